@@ -1,0 +1,2 @@
+"""haltguard: guardrails for LLM applications."""
+from haltguard.kernel._version import __version__
