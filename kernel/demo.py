@@ -1,0 +1,50 @@
+"""A canned answer streamed through the halt kernel with the heuristic scorer.
+
+Kept in the kernel so the same demo runs on bare CPython, in Pyodide and from the CLI.
+The answer starts grounded in the context and then drifts: a wrong year, then a claim
+the context never makes. Hold-back mode means the drifting sentence is never shown.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from haltguard.kernel.config import Cadence, HaltConfig, WindowRule
+from haltguard.kernel.events import Event, HaltRecord
+from haltguard.kernel.heuristic import HeuristicScorer
+from haltguard.kernel.stream import run_stream
+
+__all__ = ["CONTEXT", "ANSWER", "DEMO_CONFIG", "demo_tokens", "run_demo"]
+
+CONTEXT = (
+    "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France. "
+    "It is named after the engineer Gustave Eiffel, whose company designed and built the tower "
+    "for the 1889 World's Fair. The tower is 330 metres tall and was the tallest man-made "
+    "structure in the world until 1930. About seven million people visit it every year."
+)
+ANSWER = (
+    "The Eiffel Tower stands on the Champ de Mars in Paris. "
+    "It was built by the company of the engineer Gustave Eiffel for the World's Fair of 1889. "
+    "The tower is 330 metres tall. "
+    "It remained the tallest structure in the world until 1950. "
+    "In 1925 it was moved to Berlin by order of Napoleon, who also painted it gold."
+)
+
+# Calibrated for the heuristic scorer, whose support threshold is about 0.29.
+DEMO_CONFIG = HaltConfig(
+    hard_limit=0.25,
+    soft_limit=0.5,
+    window=WindowRule(size=3, threshold=0.45),
+    trend=None,
+    cadence=Cadence(mode="sentence", max_tokens=40),
+)
+
+
+def demo_tokens(text: str = ANSWER) -> list[str]:
+    """Word-and-space tokens, the way LLM streams usually arrive."""
+    return re.findall(r"\s*\S+", text)
+
+
+def run_demo(on_event: Callable[[Event], Any] | None = None) -> HaltRecord:
+    return run_stream(demo_tokens(), HeuristicScorer(CONTEXT), DEMO_CONFIG, on_event=on_event)
