@@ -1,8 +1,9 @@
 """A canned answer streamed through the halt kernel with the heuristic scorer.
 
 Kept in the kernel so the same demo runs on bare CPython, in Pyodide and from the CLI.
-The answer starts grounded in the context and then drifts: a wrong year, then a claim
-the context never makes. Hold-back mode means the drifting sentence is never shown.
+The answer starts grounded in the context, adds a weakly supported sentence (a soft
+warning), then drifts: a wrong year and a claim the context never makes. Hold-back mode
+means the wrong sentence is never shown.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ ANSWER = (
     "The Eiffel Tower stands on the Champ de Mars in Paris. "
     "It was built by the company of the engineer Gustave Eiffel for the World's Fair of 1889. "
     "The tower is 330 metres tall. "
+    "Around seven million people visit it each year, and many climb to the top. "
     "It remained the tallest structure in the world until 1950. "
     "In 1925 it was moved to Berlin by order of Napoleon, who also painted it gold."
 )
 
-# Calibrated for the heuristic scorer, whose support threshold is about 0.29.
+# Calibrated for the heuristic scorer (support threshold 0.28; contradictions score <= 0.15).
 DEMO_CONFIG = HaltConfig(
     hard_limit=0.25,
     soft_limit=0.5,

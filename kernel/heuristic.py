@@ -19,7 +19,9 @@ from haltguard.kernel.sentences import sentence_spans
 __all__ = ["HeuristicScorer", "heuristic_support", "overlap_support", "content_words", "DEFAULT_THRESHOLD"]
 
 # Chosen on WiCE dev (balanced accuracy), see `haltguard bench heuristic`.
-DEFAULT_THRESHOLD = 0.29
+DEFAULT_THRESHOLD = 0.28
+# Scores of sentences with a contradicted number or negation never exceed this.
+CONTRADICTION_CAP = 0.15
 
 STOPWORDS = frozenset(
     """a an the and or but if then else of to in on at by for with from into onto over under about
@@ -134,7 +136,7 @@ def heuristic_support(facts: str | Iterable[str] | _Facts, hypothesis: str) -> t
         if i > 0 and t[0].isupper() and t.lower() not in f.lower_words and t.lower() not in STOPWORDS
         and t.lower() not in MONTHS
     ]
-    score *= 0.35 ** len(numbers) * 0.5 ** len(months) * 0.7 ** min(len(names), 3)
+    score *= 0.35 ** len(numbers) * 0.4 ** len(months) * 0.7 ** min(len(names), 3)
 
     # negation parity against the fact sentence that shares most content words
     hset = set(words)
@@ -149,6 +151,10 @@ def heuristic_support(facts: str | Iterable[str] | _Facts, hypothesis: str) -> t
         flip = (neg_h % 2) != (f.sentences[best][1] % 2)
         if flip:
             score *= 0.4
+    if numbers or flip:
+        # A contradicted number or polarity is categorical evidence: no amount of word
+        # overlap may lift such a sentence over the threshold.
+        score = min(score, CONTRADICTION_CAP)
     score = max(0.0, min(1.0, score))
     return score, {
         "support": round(support, 4),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["split_sentences", "sentence_spans", "SentenceTracker", "ABBREVIATIONS"]
+__all__ = ["split_sentences", "sentence_spans", "boundary_cuts", "SentenceTracker", "ABBREVIATIONS"]
 
 # Abbreviations that are (almost) never the last word of a sentence. Words such as
 # "etc.", "Inc." or "Ltd." are left out on purpose: they end sentences often enough.
@@ -69,17 +69,25 @@ def _decide(text: str, start: int, end: int, final: bool) -> bool | None:
     return True
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences in ``text`` (leading whitespace excluded)."""
-    spans: list[tuple[int, int]] = []
-    begin = 0
+def boundary_cuts(text: str) -> list[int]:
+    """Character offsets where sentences end (the end of the text counts when it ends one)."""
+    cuts: list[int] = []
     for m in _CANDIDATE.finditer(text):
         cut = m.start() if m.group()[0] == "\n" else m.end()
-        if cut <= begin:
+        if cuts and cut <= cuts[-1]:
             continue
         if _decide(text, m.start(), m.end(), True):
-            _add_span(text, begin, cut, spans)
-            begin = cut
+            cuts.append(cut)
+    return cuts
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences in ``text`` (surrounding whitespace excluded)."""
+    spans: list[tuple[int, int]] = []
+    begin = 0
+    for cut in boundary_cuts(text):
+        _add_span(text, begin, cut, spans)
+        begin = cut
     _add_span(text, begin, len(text), spans)
     return spans
 

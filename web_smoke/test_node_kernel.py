@@ -1,0 +1,44 @@
+"""The kernel wheel in Pyodide (CPython 3.14 on WebAssembly) under Node, offline."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from haltguard.paths import NODE_RUNNER, WASM
+
+pytestmark = pytest.mark.node
+
+
+def run_in_pyodide(wheel, code: str) -> str:
+    if shutil.which("node") is None or not (WASM / "node_modules" / "pyodide").is_dir():
+        pytest.fail("node and wasm/node_modules/pyodide are required: run scripts/setup.sh")
+    proc = subprocess.run(
+        ["node", str(NODE_RUNNER), "--wheel", str(wheel), "--code", code],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def test_golden_vectors_pass_in_pyodide(kernel_wheel):
+    out = json.loads(run_in_pyodide(kernel_wheel, "from haltguard.kernel import golden; golden.main()"))
+    assert out["python"].startswith("3.14"), out["python"]
+    assert out["vectors"] >= 50
+    assert out["failures"] == []
+
+
+def test_demo_and_heuristic_match_cpython_in_pyodide(kernel_wheel):
+    from haltguard.kernel.demo import run_demo
+
+    code = (
+        "import json\nfrom haltguard.kernel.demo import run_demo\n"
+        "r = run_demo().to_dict(timings=False)\nprint(json.dumps(r, sort_keys=True))"
+    )
+    in_pyodide = json.loads(run_in_pyodide(kernel_wheel, code))
+    here = json.loads(json.dumps(run_demo().to_dict(timings=False), sort_keys=True))
+    assert in_pyodide == here
+    assert here["halted"] is True
