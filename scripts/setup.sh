@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# All set-up for a fresh machine, idempotent: a second run with nothing changed is a no-op.
+#   - system packages (apt) the tests and the demo need, when missing
+#   - the virtual environment at .venv with haltguard installed editable (+ dev tools)
+#   - npm packages under wasm/ (Pyodide for the Node/browser runs)
+# Everything comes from PyPI, npm and Debian; nothing else is fetched.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# --- system packages -------------------------------------------------------------------
+apt_pkgs=()
+command -v node >/dev/null 2>&1 || apt_pkgs+=(nodejs npm)
+if ((${#apt_pkgs[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    log "missing system packages: ${apt_pkgs[*]} (run as root or install them)"; exit 1
+  fi
+  log "apt-get install ${apt_pkgs[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null
+fi
+
+# --- python venv -------------------------------------------------------------------------
+py="${PYTHON:-python3}"
+"$py" - <<'PY' || { log "Python >= 3.11 is required"; exit 1; }
+import sys
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+stamp_py=".venv/.haltguard-setup"
+want_py="$(cat pyproject.toml kernel/pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
+if [[ ! -x .venv/bin/python || ! -f "$stamp_py" || "$(cat "$stamp_py")" != "$want_py" ]]; then
+  log "creating/updating .venv"
+  [[ -x .venv/bin/python ]] || "$py" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
+  .venv/bin/python -m pip install -q --no-build-isolation -e '.[dev]'
+  echo "$want_py" > "$stamp_py"
+fi
+
+# --- npm ---------------------------------------------------------------------------------
+stamp_npm="wasm/node_modules/.haltguard-setup"
+want_npm="$(cat wasm/package.json wasm/package-lock.json | sha256sum | cut -d' ' -f1)"
+if [[ ! -f "$stamp_npm" || "$(cat "$stamp_npm")" != "$want_npm" ]]; then
+  log "npm ci (wasm/)"
+  (cd wasm && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want_npm" > "$stamp_npm"
+fi
+log "ready"

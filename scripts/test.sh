@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: set up (idempotent), then pytest over tests/ and web_smoke/.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bash "$root/scripts/setup.sh"
+cd "$root"
+exec .venv/bin/python -m pytest "$@"
