@@ -1,0 +1,297 @@
+"""The detector: one registry of recognizers, findings with offsets, deterministic overlaps.
+
+Throughput matters (the detector runs on every prompt and every streamed answer), so the
+work per text is shaped by cheap gates before any regex runs: literal triggers, "has a
+digit", context words of context-required recognizers. Recognizers that share a pattern
+(SSN/ITIN, date/date of birth) share one regex pass.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping, Sequence
+
+from haltguard.kernel.recognizers import DEFAULT_RECOGNIZERS, Recognizer, RecognizerError
+from haltguard.kernel.validators import VALIDATORS
+
+__all__ = ["Finding", "Registry", "Detector", "default_registry", "detect"]
+
+_CONTEXT_BEFORE = 48
+_CONTEXT_AFTER = 16
+
+
+class Finding:
+    """One detected entity. Offsets index the original string (``text[start:end] == value``)."""
+
+    __slots__ = ("type", "start", "end", "value", "score", "validator", "context")
+
+    def __init__(self, type: str, start: int, end: int, value: str, score: float, validator: str | None, context: str | None) -> None:
+        self.type = type
+        self.start = start
+        self.end = end
+        self.value = value
+        self.score = score
+        self.validator = validator
+        self.context = context
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type, "start": self.start, "end": self.end, "value": self.value,
+            "score": self.score, "validator": self.validator, "context": self.context,
+        }
+
+    def __repr__(self) -> str:
+        return f"Finding({self.type}, {self.start}:{self.end}, {self.value!r}, {self.score})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Finding) and self.to_dict() == other.to_dict()
+
+
+class Registry:
+    """The ordered set of recognizers a detector runs; order breaks ties in overlaps."""
+
+    def __init__(self, recognizers: Iterable[Recognizer] = DEFAULT_RECOGNIZERS) -> None:
+        self._recs: dict[str, Recognizer] = {}
+        for r in recognizers:
+            self.add(r)
+
+    def add(self, recognizer: Recognizer | Mapping[str, Any], *, replace: bool = False) -> None:
+        if not isinstance(recognizer, Recognizer):
+            recognizer = Recognizer.from_dict(recognizer)
+        if recognizer.type in self._recs and not replace:
+            raise RecognizerError(f"recognizer {recognizer.type!r}", "a recognizer of this type already exists")
+        self._recs[recognizer.type] = recognizer
+
+    def get(self, type: str) -> Recognizer:
+        return self._recs[type]
+
+    @property
+    def types(self) -> list[str]:
+        return list(self._recs)
+
+    def __iter__(self):
+        return iter(self._recs.values())
+
+    def __len__(self) -> int:
+        return len(self._recs)
+
+    def subset(self, enabled: Iterable[str] | None = None, extra_context: Mapping[str, Sequence[str]] | None = None) -> "Registry":
+        """A copy restricted to ``enabled`` types, with extra context words merged in."""
+        keep = list(self._recs) if enabled is None else list(enabled)
+        out = Registry(())
+        for t in keep:
+            if t not in self._recs:
+                raise RecognizerError(f"enabled.{t}", f"unknown entity type (known: {', '.join(self._recs)})")
+            r = self._recs[t]
+            extra = tuple((extra_context or {}).get(t, ()))
+            if extra:
+                d = r.to_dict()
+                d["context"] = list(r.context) + [w.lower() for w in extra]
+                r = Recognizer.from_dict(d)
+            out.add(r)
+        return out
+
+
+def default_registry() -> Registry:
+    return Registry(DEFAULT_RECOGNIZERS)
+
+
+_RUN = re.compile(r"\d[\d().\-/: \t]{0,120}")
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+_DIGITS = frozenset("0123456789")
+
+
+class _Pass:
+    """One regex run, shared by every recognizer that uses the same pattern and gates."""
+
+    __slots__ = ("rx", "recs", "scope", "min_digits", "run_chars", "gate", "gate_rx", "needle", "min_run_digits", "chars")
+
+    def __init__(self, rx: re.Pattern[str], spec: Any) -> None:
+        self.rx = rx
+        self.recs: tuple[Recognizer, ...] = ()
+        self.scope = spec.scope
+        self.min_digits = spec.min_digits
+        self.run_chars = spec.run_chars
+        self.gate = spec.gate
+        self.gate_rx = re.compile(spec.gate) if spec.gate is not None else None
+        self.needle = spec.needle
+        self.min_run_digits = spec.min_run_digits
+        self.chars = frozenset(spec.chars)
+
+
+class _Plan:
+    """Per-registry precomputation: shared passes, split into whole-text and digit-run passes."""
+
+    def __init__(self, registry: Registry) -> None:
+        passes: dict[tuple, _Pass] = {}
+        for rec in registry:
+            for spec, rx in zip(rec.patterns, rec.compiled):
+                key = (rx.pattern, rx.flags, spec.scope, spec.min_digits, spec.run_chars, spec.gate, spec.needle,
+                       spec.min_run_digits, spec.chars)
+                if key not in passes:
+                    passes[key] = _Pass(rx, spec)
+                passes[key].recs += (rec,)
+        self.text_passes = [p for p in passes.values() if p.scope == "text"]
+        # flat tuples for the hot loop: (regex, recognizers, needs literal checks, chars, needle, gate, min_run_digits)
+        self.text_loop = [
+            (p.rx, p.recs, any(_has_literal_gates(r) for r in p.recs), p.chars or None, p.needle, p.gate_rx, p.min_run_digits)
+            for p in self.text_passes
+        ]
+        # cheapest requirement first: a run with nd digits stops at the first min_digits > nd
+        self.digit_passes = sorted((p for p in passes.values() if p.scope == "digits"), key=lambda p: p.min_digits)
+        self.needs_runs = bool(self.digit_passes) or any(p.min_run_digits for p in self.text_passes)
+        self.digit_loop = [
+            (p.rx, p.recs, any(_has_literal_gates(r) for r in p.recs), p.min_digits, p.run_chars) for p in self.digit_passes
+        ]
+
+
+def _has_literal_gates(rec: Recognizer) -> bool:
+    return bool(rec.triggers or rec.lower_triggers or rec.context_required)
+
+
+def _literal_gates_ok(rec: Recognizer, text: str, lower: str) -> bool:
+    """Recognizer-level gates (literal triggers, context words), checked only when a pass is about to run."""
+    if rec.triggers and not any(t in text for t in rec.triggers):
+        return False
+    if rec.lower_triggers and not any(t in lower for t in rec.lower_triggers):
+        return False
+    if rec.context_required and not any(w in lower for w in rec.context):
+        return False
+    return True
+
+
+class Detector:
+    """Finds entities with the recognizers of a registry.
+
+    ``min_score`` drops weak findings (a bare 8-digit number is a phone only with context).
+    """
+
+    def __init__(self, registry: Registry | None = None, *, min_score: float = 0.5) -> None:
+        self.registry = registry if registry is not None else default_registry()
+        self.min_score = min_score
+        self._plan = _Plan(self.registry)
+        self._order = {t: i for i, t in enumerate(self.registry.types)}
+
+    def detect(self, text: str) -> list[Finding]:
+        if text.__class__ is not str:
+            raise TypeError(f"detect() takes str, got {type(text).__name__}")
+        if not text:
+            return []
+        plan = self._plan
+        lower = text.lower()
+        present = set(text)
+        ok: dict[str, bool] = {}
+        cands: list[Finding] = []
+        min_score = self.min_score
+        finding = self._finding
+
+        def active_recs(recs: tuple[Recognizer, ...]) -> list[Recognizer]:
+            out = []
+            for r in recs:
+                v = ok.get(r.type)
+                if v is None:
+                    v = ok[r.type] = _literal_gates_ok(r, text, lower)
+                if v:
+                    out.append(r)
+            return out
+
+        runs = []
+        max_nd = 0
+        if plan.needs_runs and not present.isdisjoint(_DIGITS):
+            for m in _RUN.finditer(text):
+                run = m.group().rstrip("().-/: \t")
+                nd = len(run) - len(run.translate(_NO_DIGITS))
+                runs.append((m.start(), m.start() + len(run), nd, run))
+                if nd > max_nd:
+                    max_nd = nd
+        gates: dict[Any, bool] = {}
+        for rx, recs, gated, chars, needle, gate_rx, min_run in plan.text_loop:
+            if min_run > max_nd or (chars is not None and chars.isdisjoint(present)):
+                continue
+            if needle is not None and needle not in text:
+                continue
+            if gate_rx is not None:
+                g = gates.get(gate_rx)
+                if g is None:
+                    g = gates[gate_rx] = gate_rx.search(text) is not None
+                if not g:
+                    continue
+            active = active_recs(recs) if gated else recs
+            if not active:
+                continue
+            for m in rx.finditer(text):
+                for rec in active:
+                    f = finding(rec, m, text, lower, min_score)
+                    if f is not None:
+                        cands.append(f)
+        digit_loop = plan.digit_loop
+        for start, end, nd, run in runs:
+            pos = start - 2 if start > 2 else 0
+            span = text[pos:end]
+            for rx, recs, gated, min_digits, run_chars in digit_loop:
+                if min_digits > nd:
+                    break
+                if run_chars and not any(c in span for c in run_chars):
+                    continue
+                active = active_recs(recs) if gated else recs
+                if not active:
+                    continue
+                for mm in rx.finditer(text, pos, end):
+                    for rec in active:
+                        f = finding(rec, mm, text, lower, min_score)
+                        if f is not None:
+                            cands.append(f)
+        return self._resolve(cands) if len(cands) > 1 else cands
+
+    @staticmethod
+    def _finding(rec: Recognizer, m: re.Match[str], text: str, lower: str, min_score: float) -> Finding | None:
+        start, end = m.span(rec.group)
+        if start < 0:
+            return None
+        value = text[start:end]
+        if rec.type == "url":
+            stripped = value.rstrip(".,;:!?)]}'\"")
+            end -= len(value) - len(stripped)
+            value = stripped
+        vname = rec.validator
+        if vname is not None and not VALIDATORS[vname](value):
+            return None
+        score = rec.score
+        hit = None
+        if rec.context:
+            window = lower[max(0, start - _CONTEXT_BEFORE):start] + " " + lower[end:end + _CONTEXT_AFTER]
+            for w in rec.context:
+                if w in window:
+                    hit = w
+                    break
+            if hit is not None:
+                score = min(1.0, score + rec.context_boost)
+            elif rec.context_required:
+                return None
+        if score < min_score:
+            return None
+        return Finding(rec.type, start, end, value, round(score, 4), vname, hit)
+
+    def _resolve(self, cands: list[Finding]) -> list[Finding]:
+        """Keep the best non-overlapping findings: higher score, then longer, then earlier, then registry order."""
+        if len(cands) <= 1:
+            return cands
+        order = self._order
+        cands.sort(key=lambda f: (-f.score, f.start - f.end, f.start, order[f.type]))
+        kept: list[Finding] = []
+        for f in cands:
+            if all(f.end <= k.start or f.start >= k.end for k in kept):
+                kept.append(f)
+        kept.sort(key=lambda f: (f.start, f.end))
+        return kept
+
+
+_DEFAULT: Detector | None = None
+
+
+def detect(text: str) -> list[Finding]:
+    """Detect with the default registry (built once, lazily)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Detector()
+    return _DEFAULT.detect(text)
