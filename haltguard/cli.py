@@ -39,6 +39,89 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_json_arg(raw: str | None, what: str) -> Any:
+    if raw is None:
+        return None
+    try:
+        if raw.startswith("@"):
+            with open(raw[1:], encoding="utf-8") as fh:
+                return json.load(fh)
+        return json.loads(raw)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SystemExit(f"haltguard: invalid {what}: {exc}")
+
+
+def _stdin_json() -> Any:
+    raw = sys.stdin.read()
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"haltguard: stdin is not valid JSON: {exc}")
+
+
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from haltguard.kernel.guard import detect_json
+    from haltguard.kernel.policy import PolicyError
+
+    text = sys.stdin.read()
+    try:
+        out = detect_json(text, _read_json_arg(args.policy, "policy"))
+    except PolicyError as exc:
+        raise SystemExit(f"haltguard: invalid policy: {exc}")
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _cmd_transform(args: argparse.Namespace) -> int:
+    """stdin: {"input": str, "policy"?: {...}, "session"?: {...}} -> transform JSON."""
+    from haltguard.kernel.guard import transform_json
+    from haltguard.kernel.policy import PolicyError
+    from haltguard.kernel.pseudonymize import BlockedInput
+
+    req = _stdin_json()
+    if not isinstance(req, dict) or not isinstance(req.get("input"), str):
+        raise SystemExit('haltguard: stdin must be {"input": "...", "policy"?: {...}, "session"?: {...}}')
+    try:
+        out = transform_json(req["input"], req.get("policy"), req.get("session"))
+    except PolicyError as exc:
+        raise SystemExit(f"haltguard: invalid policy: {exc}")
+    except BlockedInput as exc:
+        print(json.dumps({"error": "blocked", "message": str(exc),
+                          "entities": [{"type": f.type, "start": f.start, "end": f.end} for f in exc.findings]}))
+        return 3
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _cmd_rehydrate(args: argparse.Namespace) -> int:
+    """stdin: {"output": str, "session": {...}, "revoked"?: [values]} -> {"restored_text", ...}."""
+    from haltguard.kernel.guard import rehydrate_json
+
+    req = _stdin_json()
+    if not isinstance(req, dict) or not isinstance(req.get("output"), str) or not isinstance(req.get("session"), dict):
+        raise SystemExit('haltguard: stdin must be {"output": "...", "session": {...}, "revoked"?: [...]}')
+    try:
+        out = rehydrate_json(req["output"], req["session"], req.get("revoked"))
+    except ValueError as exc:
+        raise SystemExit(f"haltguard: invalid session: {exc}")
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from haltguard import evals
+
+    try:
+        if args.what == "pii":
+            out = evals.eval_pii(args.data)
+        else:
+            out = evals.eval_injection(args.data, args.threshold)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"haltguard: {exc}")
+    print(json.dumps(out, indent=2))
+    return 0
+
+
 def _cmd_golden(args: argparse.Namespace) -> int:
     from haltguard.kernel import golden
 
@@ -53,6 +136,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         result["heuristic"] = _heuristic_eval()
     elif args.what == "heuristic":
         result = _heuristic_eval()
+    elif args.what == "detector":
+        from haltguard.bench.detector import run as run_detector
+
+        result = run_detector(runs=args.runs, peers=not args.no_peers)
     else:  # pragma: no cover - argparse restricts choices
         raise SystemExit(f"unknown benchmark {args.what}")
     print(json.dumps(result, indent=None if args.json else 2))
@@ -77,9 +164,26 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("golden", help="run the halt kernel's golden vectors and report mismatches")
     g.set_defaults(func=_cmd_golden)
 
+    dt = sub.add_parser("detect", help="text on stdin -> JSON findings and prompt-security verdict")
+    dt.add_argument("--policy", help="policy as JSON or @file.json")
+    dt.set_defaults(func=_cmd_detect)
+
+    tr = sub.add_parser("transform", help='pseudonymise: stdin {"input", "policy"?, "session"?} -> JSON')
+    tr.set_defaults(func=_cmd_transform)
+
+    rh = sub.add_parser("rehydrate", help='restore placeholders: stdin {"output", "session", "revoked"?} -> JSON')
+    rh.set_defaults(func=_cmd_rehydrate)
+
+    ev = sub.add_parser("eval", help="precision/recall on a labelled file (pii: presidio JSON; injection: CSV/JSONL)")
+    ev.add_argument("what", choices=["pii", "injection"])
+    ev.add_argument("--data", required=True, help="the labelled file")
+    ev.add_argument("--threshold", type=float, default=0.5, help="injection score threshold")
+    ev.set_defaults(func=_cmd_eval)
+
     b = sub.add_parser("bench", help="benchmarks with side-by-side peers (numbers, not tests)")
-    b.add_argument("what", choices=["kernel", "heuristic"], help="kernel: µs/token vs Director-AI and in Pyodide; "
-                   "heuristic: balanced accuracy of the model-free scorer")
+    b.add_argument("what", choices=["kernel", "heuristic", "detector"],
+                   help="kernel: µs/token vs Director-AI and in Pyodide; heuristic: balanced accuracy of the "
+                   "model-free scorer; detector: MB/s vs Director-AI and Presidio")
     b.add_argument("--json", action="store_true", help="one JSON object on one line")
     b.add_argument("--tokens", type=int, default=20000)
     b.add_argument("--runs", type=int, default=5)
@@ -91,7 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

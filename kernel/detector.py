@@ -9,6 +9,7 @@ digit", context words of context-required recognizers. Recognizers that share a 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from typing import Any, Iterable, Mapping, Sequence
 
 from haltguard.kernel.recognizers import DEFAULT_RECOGNIZERS, Recognizer, RecognizerError
@@ -273,16 +274,23 @@ class Detector:
         return Finding(rec.type, start, end, value, round(score, 4), vname, hit)
 
     def _resolve(self, cands: list[Finding]) -> list[Finding]:
-        """Keep the best non-overlapping findings: higher score, then longer, then earlier, then registry order."""
-        if len(cands) <= 1:
-            return cands
+        """Keep the best non-overlapping findings: higher score, then longer, then earlier, then registry order.
+
+        Kept spans never overlap, so they stay sorted by start and one bisect finds the
+        only neighbours a candidate could overlap: O(n log n) even for 100k findings.
+        """
         order = self._order
         cands.sort(key=lambda f: (-f.score, f.start - f.end, f.start, order[f.type]))
+        starts: list[int] = []
         kept: list[Finding] = []
         for f in cands:
-            if all(f.end <= k.start or f.start >= k.end for k in kept):
-                kept.append(f)
-        kept.sort(key=lambda f: (f.start, f.end))
+            i = bisect_right(starts, f.start)
+            if i and kept[i - 1].end > f.start:
+                continue
+            if i < len(kept) and kept[i].start < f.end:
+                continue
+            starts.insert(i, f.start)
+            kept.insert(i, f)
         return kept
 
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/.venv-bench"
-pkgs=("director-ai[rust]==3.21.0")
+pkgs=("director-ai[rust]==3.21.0" "presidio-analyzer" "spacy")
 stamp="$venv/.haltguard-bench-stamp"
 want="$(printf '%s\n' "${pkgs[@]}" | sha256sum | cut -d' ' -f1)"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then

@@ -1,0 +1,206 @@
+"""Declarative policies: what to do with each entity type, prompt injections and leaky output.
+
+A policy is plain data (dict/JSON here; the host loads YAML into the same dict), validated
+up front so that a typo fails at load time with the field that is wrong, not at the first
+request that happens to contain that entity type.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from haltguard.kernel.detector import Detector, Registry, default_registry
+from haltguard.kernel.recognizers import Recognizer, RecognizerError
+
+__all__ = ["PolicyError", "EntityRule", "PromptSecurityRule", "OutputProtectionRule", "Policy", "ACTIONS", "RESTORE_MODES"]
+
+ACTIONS = ("tokenize", "mask", "redact", "block", "allow")
+RESTORE_MODES = ("original", "masked", "label")
+PROMPT_ACTIONS = ("allow", "strip", "block")
+OUTPUT_MODES = ("off", "monitor", "strict")
+
+
+class PolicyError(ValueError):
+    """Invalid policy; ``field`` is the dotted path of the offending key."""
+
+    def __init__(self, field_path: str, why: str) -> None:
+        super().__init__(f"{field_path}: {why}")
+        self.field = field_path
+        self.why = why
+
+
+def _keys(path: str, data: Any, known: set[str]) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise PolicyError(path or "policy", f"must be an object, got {type(data).__name__}")
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise PolicyError(f"{path}.{unknown[0]}" if path else unknown[0], f"unknown field (known: {', '.join(sorted(known))})")
+    return data
+
+
+def _choice(path: str, value: Any, options: tuple[str, ...]) -> str:
+    if value not in options:
+        raise PolicyError(path, f"must be one of {', '.join(options)}, got {value!r}")
+    return value
+
+
+def _unit(path: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise PolicyError(path, f"must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class EntityRule:
+    action: str = "tokenize"
+    restore: str = "original"
+    keep_last: int = 4
+    mask_char: str = "*"
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str) -> "EntityRule":
+        if isinstance(data, str):
+            data = {"action": data}
+        d = _keys(path, data, {"action", "restore", "keep_last", "mask_char"})
+        rule = cls(**d)
+        _choice(f"{path}.action", rule.action, ACTIONS)
+        _choice(f"{path}.restore", rule.restore, RESTORE_MODES)
+        if isinstance(rule.keep_last, bool) or not isinstance(rule.keep_last, int) or not 0 <= rule.keep_last <= 64:
+            raise PolicyError(f"{path}.keep_last", "must be an integer between 0 and 64")
+        if not isinstance(rule.mask_char, str) or len(rule.mask_char) != 1:
+            raise PolicyError(f"{path}.mask_char", "must be a single character")
+        return rule
+
+
+@dataclass(frozen=True)
+class PromptSecurityRule:
+    action: str = "block"
+    threshold: float = 0.5
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "prompt_security") -> "PromptSecurityRule":
+        d = _keys(path, data, {"action", "threshold"})
+        rule = cls(**d)
+        _choice(f"{path}.action", rule.action, PROMPT_ACTIONS)
+        _unit(f"{path}.threshold", rule.threshold)
+        return rule
+
+
+@dataclass(frozen=True)
+class OutputProtectionRule:
+    mode: str = "monitor"
+    action: str = "redact"
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "output_protection") -> "OutputProtectionRule":
+        d = _keys(path, data, {"mode", "action"})
+        rule = cls(**d)
+        _choice(f"{path}.mode", rule.mode, OUTPUT_MODES)
+        _choice(f"{path}.action", rule.action, ("redact", "block"))
+        return rule
+
+
+DEFAULT_ENTITY_RULES: dict[str, EntityRule] = {
+    "credit_card": EntityRule("mask", restore="original", keep_last=4),
+    "private_key": EntityRule("redact"),
+    "aws_secret_access_key": EntityRule("redact"),
+    "generic_secret": EntityRule("redact"),
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str = "default"
+    default_action: EntityRule = field(default_factory=EntityRule)
+    entities: Mapping[str, EntityRule] = field(default_factory=lambda: dict(DEFAULT_ENTITY_RULES))
+    enabled: tuple[str, ...] | None = None
+    min_score: float = 0.5
+    context_words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    custom_recognizers: tuple[Recognizer, ...] = ()
+    prompt_security: PromptSecurityRule = field(default_factory=PromptSecurityRule)
+    output_protection: OutputProtectionRule = field(default_factory=OutputProtectionRule)
+
+    def rule_for(self, entity_type: str) -> EntityRule:
+        return self.entities.get(entity_type, self.default_action)
+
+    def detector(self) -> Detector:
+        """The detector this policy implies (cached per policy object)."""
+        cached = getattr(self, "_detector", None)
+        if cached is None:
+            base = default_registry()
+            registry: Registry = base.subset(self.enabled, self.context_words)
+            for rec in self.custom_recognizers:
+                registry.add(rec, replace=True)
+            cached = Detector(registry, min_score=self.min_score)
+            object.__setattr__(self, "_detector", cached)
+        return cached
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Policy":
+        d = _keys("", data, {"name", "default_action", "entities", "enabled", "min_score", "context_words",
+                             "custom_recognizers", "prompt_security", "output_protection"})
+        kw: dict[str, Any] = {}
+        if "name" in d:
+            if not isinstance(d["name"], str) or not d["name"]:
+                raise PolicyError("name", "must be a non-empty string")
+            kw["name"] = d["name"]
+        if "default_action" in d:
+            kw["default_action"] = EntityRule.from_dict(d["default_action"], "default_action")
+        customs: list[Recognizer] = []
+        for i, rd in enumerate(d.get("custom_recognizers") or []):
+            try:
+                customs.append(Recognizer.from_dict(rd, f"custom_recognizers[{i}]"))
+            except RecognizerError as exc:
+                raise PolicyError(exc.field if exc.field.startswith("custom") else f"custom_recognizers[{i}]", str(exc)) from None
+        kw["custom_recognizers"] = tuple(customs)
+        known_types = set(default_registry().types) | {r.type for r in customs}
+        if "entities" in d:
+            ents = _keys("entities", d["entities"], known_types)
+            merged = dict(DEFAULT_ENTITY_RULES)
+            merged.update({t: EntityRule.from_dict(v, f"entities.{t}") for t, v in ents.items()})
+            kw["entities"] = merged
+        if "enabled" in d and d["enabled"] is not None:
+            if not isinstance(d["enabled"], list) or not all(isinstance(t, str) for t in d["enabled"]):
+                raise PolicyError("enabled", "must be a list of entity types or null")
+            for i, t in enumerate(d["enabled"]):
+                if t not in known_types:
+                    raise PolicyError(f"enabled[{i}]", f"unknown entity type {t!r}")
+            kw["enabled"] = tuple(t for t in d["enabled"] if t in default_registry().types)
+        if "min_score" in d:
+            kw["min_score"] = _unit("min_score", d["min_score"])
+        if "context_words" in d:
+            cw = _keys("context_words", d["context_words"], known_types)
+            for t, words in cw.items():
+                if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
+                    raise PolicyError(f"context_words.{t}", "must be a list of non-empty strings")
+            kw["context_words"] = {t: tuple(w) for t, w in cw.items()}
+        if "prompt_security" in d:
+            kw["prompt_security"] = PromptSecurityRule.from_dict(d["prompt_security"])
+        if "output_protection" in d:
+            kw["output_protection"] = OutputProtectionRule.from_dict(d["output_protection"])
+        return cls(**kw)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Policy":
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise PolicyError("policy", f"invalid JSON: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        def rule(r: EntityRule) -> dict[str, Any]:
+            return {"action": r.action, "restore": r.restore, "keep_last": r.keep_last, "mask_char": r.mask_char}
+
+        return {
+            "name": self.name,
+            "default_action": rule(self.default_action),
+            "entities": {t: rule(r) for t, r in self.entities.items()},
+            "enabled": list(self.enabled) if self.enabled is not None else None,
+            "min_score": self.min_score,
+            "context_words": {t: list(w) for t, w in self.context_words.items()},
+            "custom_recognizers": [r.to_dict() for r in self.custom_recognizers],
+            "prompt_security": {"action": self.prompt_security.action, "threshold": self.prompt_security.threshold},
+            "output_protection": {"mode": self.output_protection.mode, "action": self.output_protection.action},
+        }
