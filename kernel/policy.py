@@ -153,7 +153,9 @@ class Policy:
             try:
                 customs.append(Recognizer.from_dict(rd, f"custom_recognizers[{i}]"))
             except RecognizerError as exc:
-                raise PolicyError(exc.field if exc.field.startswith("custom") else f"custom_recognizers[{i}]", str(exc)) from None
+                prefix = f"recognizer {rd.get('type')!r}" if isinstance(rd, Mapping) else ""
+                sub = exc.field[len(prefix):] if prefix and exc.field.startswith(prefix) else ""
+                raise PolicyError(f"custom_recognizers[{i}]{sub}", str(exc).split(": ", 1)[-1]) from None
         kw["custom_recognizers"] = tuple(customs)
         known_types = set(default_registry().types) | {r.type for r in customs}
         if "entities" in d:

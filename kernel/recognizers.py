@@ -266,7 +266,7 @@ DEFAULT_RECOGNIZERS: tuple[Recognizer, ...] = (
       score=0.9, validator="jwt_header", triggers=("eyJ",), chars=".", description="three parts, decodable JSON header with alg"),
     R("private_key", (r"-----BEGIN (?:[A-Z0-9]{1,12} ){0,3}PRIVATE KEY-----[\s\S]{1,20000}?-----END (?:[A-Z0-9]{1,12} ){0,3}PRIVATE KEY-----",),
       score=0.99, validator="pem_block", triggers=("-----BEGIN",), chars="-", description="PEM private key block"),
-    R("generic_secret", (r"(?i)(?<![A-Za-z0-9_])(?:password|passwd|passwort|pwd|secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key|token)[\"']?\s{0,5}[:=]\s{0,5}[\"']?([^\s\"'`,;]{8,200})",),
+    R("generic_secret", (r"(?i)(?<![A-Za-z0-9])(?:password|passwd|passwort|pwd|secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key|token)[\"']?\s{0,5}[:=]\s{0,5}[\"']?([^\s\"'`,;]{8,200})",),
       score=0.75, group=1, validator="entropy", lower_triggers=("pass", "pwd", "secret", "key", "token"), chars="=:",
       description="password=/api_key= assignments with a high-entropy value"),
 )

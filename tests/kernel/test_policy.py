@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+
+from haltguard.kernel.policy import Policy, PolicyError
+
+
+def test_defaults_and_round_trip():
+    p = Policy()
+    assert p.rule_for("email").action == "tokenize" and p.rule_for("credit_card").action == "mask"
+    again = Policy.from_dict(p.to_dict())
+    assert again.to_dict() == p.to_dict()
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"entities": {"email": {"action": "shred"}}}, "entities.email.action"),
+    ({"entities": {"email": {"restore": "sometimes"}}}, "entities.email.restore"),
+    ({"entities": {"emial": "tokenize"}}, "entities.emial"),
+    ({"entities": {"credit_card": {"keep_last": -1}}}, "entities.credit_card.keep_last"),
+    ({"enabled": ["email", "fax"]}, "enabled[1]"),
+    ({"min_score": 2}, "min_score"),
+    ({"prompt_security": {"action": "ignore"}}, "prompt_security.action"),
+    ({"prompt_security": {"threshold": "high"}}, "prompt_security.threshold"),
+    ({"output_protection": {"mode": "paranoid"}}, "output_protection.mode"),
+    ({"context_words": {"phone": "hotline"}}, "context_words.phone"),
+    ({"custom_recognizers": [{"type": "x1", "patterns": ["("]}]}, "custom_recognizers[0].patterns[0]"),
+    ({"colour": 1}, "colour"),
+])
+def test_errors_name_the_field(data, field):
+    with pytest.raises(PolicyError) as err:
+        Policy.from_dict(data)
+    assert err.value.field == field, str(err.value)
+
+
+def test_custom_recognizer_enabled_and_context_words():
+    p = Policy.from_dict({
+        "enabled": ["email", "ticket"],
+        "custom_recognizers": [{"type": "ticket", "patterns": [r"TCK-\d{5}"], "score": 0.8}],
+        "entities": {"ticket": "redact"},
+        "context_words": {"email": ["inbox"]},
+    })
+    found = p.detector().detect("inbox a@b.io, TCK-12345, 4111 1111 1111 1111")
+    assert [f.type for f in found] == ["email", "ticket"]
+    assert found[0].context == "inbox"
+    assert p.rule_for("ticket").action == "redact"
+
+
+def test_invalid_json_policy():
+    with pytest.raises(PolicyError, match="invalid JSON"):
+        Policy.from_json("{")
