@@ -105,7 +105,8 @@ _DIGITS = frozenset("0123456789")
 class _Pass:
     """One regex run, shared by every recognizer that uses the same pattern and gates."""
 
-    __slots__ = ("rx", "recs", "scope", "min_digits", "run_chars", "gate", "gate_rx", "needle", "min_run_digits", "chars")
+    __slots__ = ("rx", "recs", "scope", "min_digits", "run_chars", "gate", "gate_rx", "needle", "min_run_digits", "chars",
+                 "min_token_len", "before", "after", "upper_before", "score")
 
     def __init__(self, rx: re.Pattern[str], spec: Any) -> None:
         self.rx = rx
@@ -114,10 +115,26 @@ class _Pass:
         self.min_digits = spec.min_digits
         self.run_chars = spec.run_chars
         self.gate = spec.gate
-        self.gate_rx = re.compile(spec.gate) if spec.gate is not None else None
+        self.gate_rx = _gate_regex(spec.gate) if spec.gate is not None else None
         self.needle = spec.needle
         self.min_run_digits = spec.min_run_digits
         self.chars = frozenset(spec.chars)
+        self.min_token_len = spec.min_token_len
+        self.before = spec.before
+        self.after = spec.after
+        self.upper_before = spec.upper_before
+        self.score = spec.score
+
+
+_GATES: dict[str, re.Pattern[str]] = {}
+
+
+def _gate_regex(pattern: str) -> re.Pattern[str]:
+    """One compiled object per gate pattern, so a gate shared by several passes is searched once per text."""
+    rx = _GATES.get(pattern)
+    if rx is None:
+        rx = _GATES[pattern] = re.compile(pattern)
+    return rx
 
 
 class _Plan:
@@ -128,21 +145,25 @@ class _Plan:
         for rec in registry:
             for spec, rx in zip(rec.patterns, rec.compiled):
                 key = (rx.pattern, rx.flags, spec.scope, spec.min_digits, spec.run_chars, spec.gate, spec.needle,
-                       spec.min_run_digits, spec.chars)
+                       spec.min_run_digits, spec.chars, spec.min_token_len, spec.before, spec.after,
+                       spec.upper_before, spec.score)
                 if key not in passes:
                     passes[key] = _Pass(rx, spec)
                 passes[key].recs += (rec,)
         self.text_passes = [p for p in passes.values() if p.scope == "text"]
         # flat tuples for the hot loop: (regex, recognizers, needs literal checks, chars, needle, gate, min_run_digits)
         self.text_loop = [
-            (p.rx, p.recs, any(_has_literal_gates(r) for r in p.recs), p.chars or None, p.needle, p.gate_rx, p.min_run_digits)
+            (p.rx, p.recs, any(_has_literal_gates(r) for r in p.recs), p.chars or None, p.needle, p.gate_rx,
+             p.min_run_digits, p.min_token_len, p.score)
             for p in self.text_passes
         ]
         # cheapest requirement first: a run with nd digits stops at the first min_digits > nd
         self.digit_passes = sorted((p for p in passes.values() if p.scope == "digits"), key=lambda p: p.min_digits)
         self.needs_runs = bool(self.digit_passes) or any(p.min_run_digits for p in self.text_passes)
         self.digit_loop = [
-            (p.rx, p.recs, any(_has_literal_gates(r) for r in p.recs), p.min_digits, p.run_chars) for p in self.digit_passes
+            (p.rx, p.recs, any(_has_literal_gates(r) for r in p.recs), p.min_digits, p.run_chars, p.before, p.after,
+             p.upper_before, p.score)
+            for p in self.digit_passes
         ]
 
 
@@ -206,9 +227,16 @@ class Detector:
                 if nd > max_nd:
                     max_nd = nd
         gates: dict[Any, bool] = {}
-        for rx, recs, gated, chars, needle, gate_rx, min_run in plan.text_loop:
+        maxtok = -1
+        n = len(text)
+        for rx, recs, gated, chars, needle, gate_rx, min_run, min_tok, score in plan.text_loop:
             if min_run > max_nd or (chars is not None and chars.isdisjoint(present)):
                 continue
+            if min_tok:
+                if maxtok < 0:
+                    maxtok = max(map(len, text.split()), default=0)
+                if maxtok < min_tok:
+                    continue
             if needle is not None and needle not in text:
                 continue
             if gate_rx is not None:
@@ -222,30 +250,34 @@ class Detector:
                 continue
             for m in rx.finditer(text):
                 for rec in active:
-                    f = finding(rec, m, text, lower, min_score)
+                    f = finding(rec, m, text, lower, min_score, score)
                     if f is not None:
                         cands.append(f)
         digit_loop = plan.digit_loop
         for start, end, nd, run in runs:
-            pos = start - 2 if start > 2 else 0
-            span = text[pos:end]
-            for rx, recs, gated, min_digits, run_chars in digit_loop:
+            span = text[start - 2 if start > 2 else 0:end]
+            for rx, recs, gated, min_digits, run_chars, before, after, upper_before, score in digit_loop:
                 if min_digits > nd:
                     break
                 if run_chars and not any(c in span for c in run_chars):
                     continue
+                if upper_before:
+                    head = text[start - before if start > before else 0:start]
+                    if head == head.lower():
+                        continue
                 active = active_recs(recs) if gated else recs
                 if not active:
                     continue
-                for mm in rx.finditer(text, pos, end):
+                for mm in rx.finditer(text, start - before if start > before else 0, end + after if end + after < n else n):
                     for rec in active:
-                        f = finding(rec, mm, text, lower, min_score)
+                        f = finding(rec, mm, text, lower, min_score, score)
                         if f is not None:
                             cands.append(f)
         return self._resolve(cands) if len(cands) > 1 else cands
 
     @staticmethod
-    def _finding(rec: Recognizer, m: re.Match[str], text: str, lower: str, min_score: float) -> Finding | None:
+    def _finding(rec: Recognizer, m: re.Match[str], text: str, lower: str, min_score: float,
+                 base: float | None = None) -> Finding | None:
         start, end = m.span(rec.group)
         if start < 0:
             return None
@@ -257,7 +289,7 @@ class Detector:
         vname = rec.validator
         if vname is not None and not VALIDATORS[vname](value):
             return None
-        score = rec.score
+        score = rec.score if base is None else base
         hit = None
         if rec.context:
             window = lower[max(0, start - _CONTEXT_BEFORE):start] + " " + lower[end:end + _CONTEXT_AFTER]

@@ -43,7 +43,12 @@ class Pattern:
     ``gate``: a cheap regex that must be found in the text first; ``needle``: a literal
     substring that must be present; ``min_run_digits``: the text must hold a run of at
     least that many digits (runs may contain separators); ``chars``: at least one of these
-    characters must occur in the text (the cheapest gate: one set lookup).
+    characters must occur in the text (the cheapest gate: one set lookup);
+    ``min_token_len``: some whitespace-separated token must be at least that long (for
+    long secrets and addresses). Digit-scope windows reach ``before`` characters before
+    the run and ``after`` characters after it (for letter prefixes/suffixes); with
+    ``upper_before`` the window before the run must hold a capital letter. ``score``
+    overrides the recognizer's base score for matches of this pattern.
     """
 
     regex: str
@@ -54,6 +59,11 @@ class Pattern:
     needle: str | None = None
     min_run_digits: int = 0
     chars: str = ""
+    min_token_len: int = 0
+    before: int = 2
+    after: int = 0
+    upper_before: bool = False
+    score: float | None = None
 
     @classmethod
     def coerce(cls, spec: "str | Pattern | Mapping[str, Any]", where: str) -> "Pattern":
@@ -62,7 +72,8 @@ class Pattern:
         if isinstance(spec, str):
             return cls(spec)
         if isinstance(spec, Mapping):
-            unknown = sorted(set(spec) - {"regex", "scope", "min_digits", "run_chars", "gate", "needle", "min_run_digits", "chars"})
+            unknown = sorted(set(spec) - {"regex", "scope", "min_digits", "run_chars", "gate", "needle", "min_run_digits", "chars",
+                                            "min_token_len", "before", "after", "upper_before", "score"})
             if unknown:
                 raise RecognizerError(f"{where}.{unknown[0]}", "unknown field")
             if not isinstance(spec.get("regex"), str):
@@ -145,7 +156,9 @@ class Recognizer:
             "type": self.type,
             "patterns": [p.regex if p == Pattern(p.regex) else {"regex": p.regex, "scope": p.scope,
                          "min_digits": p.min_digits, "run_chars": p.run_chars, "gate": p.gate,
-                         "needle": p.needle, "min_run_digits": p.min_run_digits, "chars": p.chars} for p in self.patterns],
+                         "needle": p.needle, "min_run_digits": p.min_run_digits, "chars": p.chars,
+                         "min_token_len": p.min_token_len, "before": p.before, "after": p.after,
+                         "upper_before": p.upper_before, "score": p.score} for p in self.patterns],
             "score": self.score, "validator": self.validator,
             "context": list(self.context), "context_required": self.context_required,
             "context_boost": self.context_boost, "triggers": list(self.triggers),
@@ -165,11 +178,15 @@ _DATE_PATTERNS = (
     P(r"(?:19|20)(?<![\d/.-](?:19|20))\d{2}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])(?![\d/.-]?\d)",
       scope="digits", min_digits=6, run_chars="-/."),
     P(r"\d(?<![\d/.-]\d)\d?[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})(?![\d/.-]?\d)", scope="digits", min_digits=4, run_chars="-/."),
-    P(r"\d(?<![\w]\d)\d?(?:st|nd|rd|th)?\s{1,3}" + _MON + r"[a-z]{0,6}\.?,?\s{1,3}(?:19|20)\d{2}(?!\d)", gate=_MON),
-    P(_MON + r"(?<![\w]" + _MON + r")[a-z]{0,6}\.?\s{1,3}\d{1,2}(?:st|nd|rd|th)?,?\s{1,3}(?:19|20)\d{2}(?!\d)", gate=_MON),
+    # month-name dates are anchored on their year (a 4-digit run) and look back for the rest
+    P(r"\d(?<![\w]\d)\d?(?:st|nd|rd|th)?\s{1,3}" + _MON + r"[a-z]{0,6}\.?,?\s{1,3}(?:19|20)\d{2}(?!\d)",
+      scope="digits", min_digits=4, before=22),
+    P(_MON + r"(?<![\w]" + _MON + r")[a-z]{0,6}\.?\s{1,3}\d{1,2}(?:st|nd|rd|th)?,?\s{1,3}(?:19|20)\d{2}(?!\d)",
+      scope="digits", min_digits=4, before=22),
 )
 _SSN_FMT = P(r"\d(?<![\d-]\d)\d{2}[- ]\d{2}[- ]\d{4}(?![\d-])", scope="digits", min_digits=9, run_chars="- ")
 _NINE = P(r"\d(?<![\d-]\d)\d{8}(?![\d-])", scope="digits", min_digits=9)
+_SSN_PLAIN = P(_NINE.regex, scope="digits", min_digits=9, score=0.35)  # nine bare digits: an SSN only with context
 
 DEFAULT_RECOGNIZERS: tuple[Recognizer, ...] = (
     R("email", (P(r"[A-Za-z0-9._%+-](?<![\w.%+-][A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![\w-])",
@@ -189,10 +206,11 @@ DEFAULT_RECOGNIZERS: tuple[Recognizer, ...] = (
       score=0.85, validator="luhn_brand",
       context=("card", "credit", "visa", "mastercard", "amex", "debit", "cc", "karte", "kreditkarte"),
       description="Luhn checksum and issuer prefix/length"),
-    R("iban", (P(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])", min_run_digits=8),),
+    R("iban", (P(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])",
+                 scope="digits", min_digits=8, before=14, after=6, upper_before=True),),
       score=0.9, validator="iban_mod97", context=("iban", "bank", "account", "konto"),
       description="country length table and ISO 7064 mod-97"),
-    R("us_ssn", (_SSN_FMT, _NINE), score=0.6, validator="ssn_rules",
+    R("us_ssn", (_SSN_FMT, _SSN_PLAIN), score=0.6, validator="ssn_rules",
       context=("ssn", "social security", "social sec", "ss#", "ss #"),
       description="area/group/serial rules; the unformatted form needs context to pass min_score"),
     R("us_itin", (_SSN_FMT,), score=0.65, validator="itin_rules", context=("itin", "taxpayer", "tax id", "tin"),
@@ -204,10 +222,11 @@ DEFAULT_RECOGNIZERS: tuple[Recognizer, ...] = (
       score=0.4, validator="bic_structure", context=("swift", "bic"), context_required=True,
       description="bank code + ISO country + location; needs context"),
     R("eu_vat", (P(r"(?:AT|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI)(?<![A-Za-z0-9][A-Z]{2}) ?[A-Z0-9+*]{8,12}(?![A-Za-z0-9])",
-                   min_run_digits=5),),
+                   scope="digits", min_digits=5, before=6, after=6, upper_before=True),),
       score=0.6, validator="vat_format",
       context=("vat", "ust", "tva", "iva", "btw", "mwst", "umsatzsteuer"), description="per-country format, DE/IT checksums"),
-    R("uk_nino", (P(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])", min_run_digits=5),),
+    R("uk_nino", (P(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])",
+                    scope="digits", min_digits=6, before=3, after=3, upper_before=True),),
       score=0.6, validator="nino_rules", context=("national insurance", "nino", "ni number", "ni no"),
       description="prefix rules and suffix A-D"),
     R("de_tax_id", (P(r"\d(?<![\d-]\d)\d ?\d{3} ?\d{3} ?\d{3}(?![\d-])", scope="digits", min_digits=11),),
@@ -221,14 +240,14 @@ DEFAULT_RECOGNIZERS: tuple[Recognizer, ...] = (
                        P(r"::(?<![\w:]::)(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4}(?![\w:])", needle="::", chars=":")),
       score=0.75, validator="ipv6", context=("ip", "ipv6", "address", "host"), description="IPv6"),
     R("mac_address", (P(r"[0-9A-Fa-f](?<![\w:-][0-9A-Fa-f])[0-9A-Fa-f]([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}(?![\w:-])",
-                        gate=r"[:-][0-9A-Fa-f]{2}[:-]", chars=":-"),
+                        chars=":-", min_token_len=17),
                       P(r"[0-9A-Fa-f](?<![\w.][0-9A-Fa-f])[0-9A-Fa-f]{3}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![\w.])",
-                        gate=r"\.[0-9A-Fa-f]{4}\.", chars="."),),
+                        chars=".", min_token_len=14),),
       score=0.7, validator="mac", context=("mac", "ethernet", "hardware", "device"), description="EUI-48"),
     R("url", (P(r"(?<![\w])(?:https?|ftp)://[^\s<>\"'`]{1,2048}", needle="://"),
               P(r"www\.(?<![\w./]www\.)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}(?:/[^\s<>\"'`]{0,2048})?", needle="www."),
               P(r"[A-Za-z0-9](?<![\w@./-][A-Za-z0-9])[A-Za-z0-9-]{0,62}\.(?:[A-Za-z0-9-]{1,63}\.){0,5}(?:" + _TLDS +
-                r")(?![\w@-]|\.[A-Za-z0-9])(?:/[^\s<>\"'`]{0,2048})?", gate=r"\.(?:" + _TLDS + r")(?![\w-])")),
+                r")(?![\w@-]|\.[A-Za-z0-9])(?:/[^\s<>\"'`]{0,2048})?", gate=r"\.[A-Za-z]")),
       score=0.6, context=("url", "link", "website", "site", "visit"), description="URLs and bare domains"),
     R("date", _DATE_PATTERNS, score=0.55, validator="calendar_date", context=("date", "on", "datum"),
       description="calendar dates 1900-2100"),
@@ -238,13 +257,13 @@ DEFAULT_RECOGNIZERS: tuple[Recognizer, ...] = (
     R("passport", (r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]?\d{6,8}(?![A-Za-z0-9])", r"\d(?<![A-Za-z0-9]\d)\d{7,8}(?![A-Za-z0-9])"),
       score=0.5, context=("passport", "reisepass", "passeport", "pasaporte", "passaporto", "passnummer"),
       context_required=True, description="national passport number shapes; needs context"),
-    R("crypto_btc", (P(r"[13](?<![A-Za-z0-9][13])[1-9A-HJ-NP-Za-km-z]{25,34}(?![A-Za-z0-9])", gate=r"[13][1-9A-HJ-NP-Za-km-z]{25}", min_run_digits=1),
-                     P(r"(?:bc1|BC1)(?<![A-Za-z0-9](?:bc1|BC1))[02-9ac-hj-np-zAC-HJ-NP-Z]{11,71}(?![A-Za-z0-9])", gate="bc1|BC1")),
+    R("crypto_btc", (P(r"[13](?<![A-Za-z0-9][13])[1-9A-HJ-NP-Za-km-z]{25,34}(?![A-Za-z0-9])", min_token_len=26, min_run_digits=1),
+                     P(r"(?:bc1|BC1)(?<![A-Za-z0-9](?:bc1|BC1))[02-9ac-hj-np-zAC-HJ-NP-Z]{11,71}(?![A-Za-z0-9])", gate="bc1|BC1", min_token_len=14)),
       score=0.9, validator="btc_checksum", context=("bitcoin", "btc", "wallet"), description="base58check or bech32/bech32m"),
-    R("crypto_eth", (P(r"0[xX](?<![A-Za-z0-9]0[xX])[0-9a-fA-F]{40}(?![A-Za-z0-9])", chars="xX", min_run_digits=1),),
+    R("crypto_eth", (P(r"0[xX](?<![A-Za-z0-9]0[xX])[0-9a-fA-F]{40}(?![A-Za-z0-9])", chars="xX", min_token_len=42),),
       score=0.8, validator="eth_format", context=("ethereum", "eth", "wallet"), description="0x + 40 hex"),
     R("aws_access_key_id", (P(r"A(?<![A-Za-z0-9]A)(?:KIA|SIA|GPA|IDA|ROA|IPA|NPA|NVA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])",
-                              min_run_digits=1),),
+                              min_token_len=20),),
       score=0.95,
       description="AWS access key id prefixes"),
     R("aws_secret_access_key", (r"(?i)aws(?<![A-Za-z0-9]aws)[_\-. ]?(?:secret[_\-. ]?(?:access[_\-. ]?)?key|sk)[\"']?\s{0,5}[:=]\s{0,5}[\"']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",),
