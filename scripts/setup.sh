@@ -33,7 +33,9 @@ if [[ ! -x .venv/bin/python || ! -f "$stamp_py" || "$(cat "$stamp_py")" != "$wan
   log "creating/updating .venv"
   [[ -x .venv/bin/python ]] || "$py" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
-  .venv/bin/python -m pip install -q --no-build-isolation -e '.[dev]'
+  # torch first, by exact version: pip takes the local CPU wheel (see ../shared/OFFLINE.md)
+  .venv/bin/python -m pip install -q torch==2.13.0
+  .venv/bin/python -m pip install -q --no-build-isolation -e '.[dev,models]'
   echo "$want_py" > "$stamp_py"
 fi
 

