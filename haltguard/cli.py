@@ -114,11 +114,38 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     try:
         if args.what == "pii":
             out = evals.eval_pii(args.data)
+        elif args.what == "nli":
+            from haltguard.models.evaluate import eval_nli
+
+            out = eval_nli(args.data, args.model, args.backend)
         else:
             out = evals.eval_injection(args.data, args.threshold)
     except (OSError, ValueError) as exc:
         raise SystemExit(f"haltguard: {exc}")
     print(json.dumps(out, indent=2))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from haltguard.models.evaluate import load_rows
+    from haltguard.models.export import export_model
+
+    if not args.int8 and not args.fp16:
+        print("haltguard: exporting fp32 only (add --int8 and/or --fp16 for the other variants)", file=sys.stderr)
+    try:
+        rows = load_rows(args.eval) if args.eval else None
+        m = export_model(args.model, args.out, int8=args.int8, fp16=args.fp16, max_length=args.max_length, eval_rows=rows)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"haltguard: {exc}")
+    print(json.dumps({k: m[k] for k in ("onnx", "opset", "validation", "files")}, indent=2))
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from haltguard.models.release import train_and_release
+
+    m = train_and_release(args.out, args.work, minutes=args.minutes, seed=args.seed, keep_fp32=args.keep_fp32)
+    print(json.dumps({k: m.get(k) for k in ("threshold", "validation", "dev", "train_minutes")}, indent=2))
     return 0
 
 
@@ -136,6 +163,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         result["heuristic"] = _heuristic_eval()
     elif args.what == "heuristic":
         result = _heuristic_eval()
+    elif args.what == "nli":
+        from haltguard.bench.nli import run as run_nli
+
+        result = run_nli(runs=args.runs)
     elif args.what == "detector":
         from haltguard.bench.detector import run as run_detector
 
@@ -174,16 +205,35 @@ def build_parser() -> argparse.ArgumentParser:
     rh = sub.add_parser("rehydrate", help='restore placeholders: stdin {"output", "session", "revoked"?} -> JSON')
     rh.set_defaults(func=_cmd_rehydrate)
 
-    ev = sub.add_parser("eval", help="precision/recall on a labelled file (pii: presidio JSON; injection: CSV/JSONL)")
-    ev.add_argument("what", choices=["pii", "injection"])
+    ev = sub.add_parser("eval", help="metrics on a labelled file (pii: presidio JSON; injection: CSV/JSONL; nli: JSONL)")
+    ev.add_argument("what", choices=["pii", "injection", "nli"])
     ev.add_argument("--data", required=True, help="the labelled file")
     ev.add_argument("--threshold", type=float, default=0.5, help="injection score threshold")
+    ev.add_argument("--model", help="nli: exported model folder (default models/default)")
+    ev.add_argument("--backend", default="onnx-int8", choices=["onnx-int8", "onnx-fp32", "onnx-fp16", "torch", "heuristic"])
     ev.set_defaults(func=_cmd_eval)
 
+    ex = sub.add_parser("export", help="HF sequence-classification checkpoint -> ONNX fp32/int8/fp16 + manifest")
+    ex.add_argument("--model", required=True, help="local checkpoint folder (config.json, weights, tokenizer)")
+    ex.add_argument("--out", required=True)
+    ex.add_argument("--int8", action="store_true", help="also dynamic int8 (signed, per channel)")
+    ex.add_argument("--fp16", action="store_true", help="also fp16 (for GPU hosts)")
+    ex.add_argument("--max-length", type=int, default=256)
+    ex.add_argument("--eval", help="JSONL rows to report accuracy on")
+    ex.set_defaults(func=_cmd_export)
+
+    tn = sub.add_parser("train", help="train the default NLI model (MiniLM-L6 + head), then export it")
+    tn.add_argument("--out", default="models/default", help="where the exported model goes")
+    tn.add_argument("--work", default="build/default-train", help="checkpoint and training files")
+    tn.add_argument("--minutes", type=float, default=32.0, help="training time budget")
+    tn.add_argument("--seed", type=int, default=13)
+    tn.add_argument("--keep-fp32", action="store_true", help="keep model_fp32.onnx in --out (not committed by default)")
+    tn.set_defaults(func=_cmd_train)
+
     b = sub.add_parser("bench", help="benchmarks with side-by-side peers (numbers, not tests)")
-    b.add_argument("what", choices=["kernel", "heuristic", "detector"],
+    b.add_argument("what", choices=["kernel", "heuristic", "detector", "nli"],
                    help="kernel: µs/token vs Director-AI and in Pyodide; heuristic: balanced accuracy of the "
-                   "model-free scorer; detector: MB/s vs Director-AI and Presidio")
+                   "model-free scorer; detector: MB/s vs Director-AI and Presidio; nli: ms/pair of the default model")
     b.add_argument("--json", action="store_true", help="one JSON object on one line")
     b.add_argument("--tokens", type=int, default=20000)
     b.add_argument("--runs", type=int, default=5)

@@ -1,9 +1,10 @@
 """The detector: one registry of recognizers, findings with offsets, deterministic overlaps.
 
 Throughput matters (the detector runs on every prompt and every streamed answer), so the
-work per text is shaped by cheap gates before any regex runs: literal triggers, "has a
-digit", context words of context-required recognizers. Recognizers that share a pattern
-(SSN/ITIN, date/date of birth) share one regex pass.
+work per text is shaped by cheap gates before any regex runs: characters present, digit
+runs (digit-scope patterns only scan small windows around them), token length, literal
+needles, cached gate regexes, and recognizer-level triggers and context words. Recognizers
+that share a pattern (SSN/ITIN, date/date of birth) share one regex pass.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from bisect import bisect_right
 from typing import Any, Iterable, Mapping, Sequence
 
-from haltguard.kernel.recognizers import DEFAULT_RECOGNIZERS, Recognizer, RecognizerError
+from haltguard.kernel.recognizers import DEFAULT_RECOGNIZERS, Pattern, Recognizer, RecognizerError
 from haltguard.kernel.validators import VALIDATORS
 
 __all__ = ["Finding", "Registry", "Detector", "default_registry", "detect"]
@@ -97,7 +98,8 @@ def default_registry() -> Registry:
     return Registry(DEFAULT_RECOGNIZERS)
 
 
-_RUN = re.compile(r"\d[\d().\-/: \t]{0,120}")
+# Runs of digits and separators; bounded (linear time) but long enough that no entity is cut.
+_RUN = re.compile(r"\d[\d().\-/: \t]{0,400}")
 _NO_DIGITS = str.maketrans("", "", "0123456789")
 _DIGITS = frozenset("0123456789")
 
@@ -105,25 +107,12 @@ _DIGITS = frozenset("0123456789")
 class _Pass:
     """One regex run, shared by every recognizer that uses the same pattern and gates."""
 
-    __slots__ = ("rx", "recs", "scope", "min_digits", "run_chars", "gate", "gate_rx", "needle", "min_run_digits", "chars",
-                 "min_token_len", "before", "after", "upper_before", "score")
+    __slots__ = ("rx", "spec", "recs")
 
-    def __init__(self, rx: re.Pattern[str], spec: Any) -> None:
+    def __init__(self, rx: re.Pattern[str], spec: Pattern) -> None:
         self.rx = rx
+        self.spec = spec
         self.recs: tuple[Recognizer, ...] = ()
-        self.scope = spec.scope
-        self.min_digits = spec.min_digits
-        self.run_chars = spec.run_chars
-        self.gate = spec.gate
-        self.gate_rx = _gate_regex(spec.gate) if spec.gate is not None else None
-        self.needle = spec.needle
-        self.min_run_digits = spec.min_run_digits
-        self.chars = frozenset(spec.chars)
-        self.min_token_len = spec.min_token_len
-        self.before = spec.before
-        self.after = spec.after
-        self.upper_before = spec.upper_before
-        self.score = spec.score
 
 
 _GATES: dict[str, re.Pattern[str]] = {}
@@ -141,29 +130,29 @@ class _Plan:
     """Per-registry precomputation: shared passes, split into whole-text and digit-run passes."""
 
     def __init__(self, registry: Registry) -> None:
-        passes: dict[tuple, _Pass] = {}
+        passes: dict[tuple[str, int, Pattern], _Pass] = {}
         for rec in registry:
             for spec, rx in zip(rec.patterns, rec.compiled):
-                key = (rx.pattern, rx.flags, spec.scope, spec.min_digits, spec.run_chars, spec.gate, spec.needle,
-                       spec.min_run_digits, spec.chars, spec.min_token_len, spec.before, spec.after,
-                       spec.upper_before, spec.score)
+                # a Pattern is a frozen dataclass: equal specs with equal regex flags share one pass
+                key = (rx.pattern, rx.flags, spec)
                 if key not in passes:
                     passes[key] = _Pass(rx, spec)
                 passes[key].recs += (rec,)
-        self.text_passes = [p for p in passes.values() if p.scope == "text"]
-        # flat tuples for the hot loop: (regex, recognizers, needs literal checks, chars, needle, gate, min_run_digits)
-        self.text_loop = [
-            (p.rx, p.recs, any(_has_literal_gates(r) for r in p.recs), p.chars or None, p.needle, p.gate_rx,
-             p.min_run_digits, p.min_token_len, p.score)
-            for p in self.text_passes
-        ]
+        text_passes = [p for p in passes.values() if p.spec.scope == "text"]
         # cheapest requirement first: a run with nd digits stops at the first min_digits > nd
-        self.digit_passes = sorted((p for p in passes.values() if p.scope == "digits"), key=lambda p: p.min_digits)
-        self.needs_runs = bool(self.digit_passes) or any(p.min_run_digits for p in self.text_passes)
+        digit_passes = sorted((p for p in passes.values() if p.spec.scope == "digits"), key=lambda p: p.spec.min_digits)
+        self.needs_runs = bool(digit_passes) or any(p.spec.min_run_digits for p in text_passes)
+        # flat tuples for the hot loops (unpacking a tuple is cheaper than attribute lookups)
+        self.text_loop = [
+            (p.rx, p.recs, any(_has_literal_gates(r) for r in p.recs), frozenset(p.spec.chars) or None, p.spec.needle,
+             _gate_regex(p.spec.gate) if p.spec.gate is not None else None, p.spec.min_run_digits,
+             p.spec.min_token_len, p.spec.score)
+            for p in text_passes
+        ]
         self.digit_loop = [
-            (p.rx, p.recs, any(_has_literal_gates(r) for r in p.recs), p.min_digits, p.run_chars, p.before, p.after,
-             p.upper_before, p.score)
-            for p in self.digit_passes
+            (p.rx, p.recs, any(_has_literal_gates(r) for r in p.recs), p.spec.min_digits, p.spec.run_chars,
+             p.spec.before, p.spec.after, p.spec.upper_before, p.spec.score)
+            for p in digit_passes
         ]
 
 

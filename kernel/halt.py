@@ -531,7 +531,9 @@ class HaltKernel:
         if self._hold:
             if cut > self._released:
                 self._release_to(cut, events)
-            cut = min(cut, self._released)
+            # what stands is exactly what was shown (a boundary confirmed late can sit
+            # before an already released whitespace token)
+            cut = self._released
         elif self._released > cut:
             retract = (cut, self._released, "".join(self._tokens[cut : self._released]))
         halt = Halt(reason, message, cut, score, evidence, soft, retract)

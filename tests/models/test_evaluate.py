@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from haltguard.models.evaluate import DEFAULT_MODEL_DIR, auc, eval_nli, evaluate_scores, load_rows
+
+BIN = Path(sys.executable).parent / "haltguard"
+
+
+def test_auc_and_metrics():
+    assert auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == 0.75
+    assert auc([0.5, 0.5], [0, 1]) == 0.5
+    assert auc([0.2], [1]) is None
+    m = evaluate_scores([0.9, 0.2, 0.7, 0.4], [1, 0, 0, 1], 0.5)
+    assert m["confusion"] == {"tp": 1, "fp": 1, "tn": 1, "fn": 1}
+    assert m["balanced_accuracy"] == 50.0 and m["accuracy"] == 50.0 and m["n"] == 4
+
+
+def test_load_rows_errors(tmp_path):
+    f = tmp_path / "x.jsonl"
+    f.write_text('{"premise": "a", "hypothesis": "b", "label": 2}\n')
+    with pytest.raises(ValueError, match="label"):
+        load_rows(f)
+    f.write_text('{"premise": "a"}\n')
+    with pytest.raises(ValueError, match="premise and hypothesis"):
+        load_rows(f)
+    f.write_text("not json\n")
+    with pytest.raises(ValueError, match="invalid JSON"):
+        load_rows(f)
+
+
+ROWS = [
+    {"premise": "The Eiffel Tower is in Paris and is 330 metres tall.", "hypothesis": "The tower is 330 metres tall.", "label": 1},
+    {"premise": "The Eiffel Tower is in Paris and is 330 metres tall.", "hypothesis": "The tower is 300 metres tall.", "label": 0},
+    {"premise": "A man is playing a guitar on stage.", "hypothesis": "A man plays an instrument.", "label": 1},
+    {"premise": "A man is playing a guitar on stage.", "hypothesis": "A woman is swimming in a lake.", "label": 0},
+]
+
+
+def test_eval_heuristic_backend(tmp_path):
+    f = tmp_path / "rows.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    out = eval_nli(f, backend="heuristic")
+    assert out["n"] == 4 and out["backend"] == "heuristic" and out["confusion"]["tp"] + out["confusion"]["fn"] == 2
+
+
+shipped = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "manifest.json").exists(), reason="default model not built")
+
+
+@shipped
+def test_default_model_manifest_and_files():
+    import hashlib
+
+    m = json.loads((DEFAULT_MODEL_DIR / "manifest.json").read_text())
+    assert m["onnx"]["int8"] == "model_int8.onnx" and m["supported_index"] == 1
+    for name, info in m["files"].items():
+        data = (DEFAULT_MODEL_DIR / name).read_bytes()
+        assert len(data) == info["bytes"] and hashlib.sha256(data).hexdigest() == info["sha256"], name
+    assert (DEFAULT_MODEL_DIR / "model_int8.onnx").stat().st_size < 25 * 1024 * 1024
+    assert (DEFAULT_MODEL_DIR / "README.md").exists()
+
+
+@shipped
+def test_default_model_separates_supported_from_unsupported(tmp_path):
+    f = tmp_path / "rows.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    proc = subprocess.run([str(BIN), "eval", "nli", "--data", str(f)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["backend"] == "onnx-int8" and out["n"] == 4 and out["threshold"] > 0
+    from haltguard.models.scorer import OnnxNliScorer
+
+    sc = OnnxNliScorer(DEFAULT_MODEL_DIR, "int8")
+    good = sc.score(ROWS[0]["premise"], ROWS[0]["hypothesis"])
+    bad = sc.score(ROWS[3]["premise"], ROWS[3]["hypothesis"])
+    assert good > bad
+
+
+@shipped
+def test_long_premises_are_chunked_not_cut():
+    from haltguard.models.scorer import OnnxNliScorer
+
+    sc = OnnxNliScorer(DEFAULT_MODEL_DIR, "int8", max_length=64)
+    filler = " ".join(f"Sentence number {i} talks about something unrelated to towers." for i in range(40))
+    premise = filler + " The Eiffel Tower is 330 metres tall."
+    from haltguard.models.scorer import premise_chunks
+
+    chunks = premise_chunks(premise, "The tower is 330 metres tall.", sc.count_tokens, 64)
+    assert len(chunks) > 5 and "330 metres" in chunks[-1]
+    assert all(sc.count_tokens(c) <= 64 for c in chunks)
+    # the supporting sentence sits far beyond the window, yet it is found
+    assert sc.score(premise, "The tower is 330 metres tall.") > sc.score_pairs([(premise, "The tower is 330 metres tall.")])[0]
