@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
+from haltguard.kernel.errors import FieldError
+
 __all__ = [
     "ConfigError",
     "WindowRule",
@@ -29,13 +31,8 @@ RELEASE_MODES = ("hold_back", "optimistic")
 CADENCE_MODES = ("every_n", "sentence", "adaptive")
 
 
-class ConfigError(ValueError):
-    """A config value is missing, of the wrong type or out of range; ``field`` names it."""
-
-    def __init__(self, field_path: str, why: str) -> None:
-        super().__init__(f"{field_path}: {why}")
-        self.field = field_path
-        self.why = why
+class ConfigError(FieldError):
+    """A halt config value is missing, of the wrong type or out of range."""
 
 
 def _num(path: str, value: Any, lo: float | None = None, hi: float | None = None) -> float:

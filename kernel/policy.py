@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from haltguard.kernel.detector import Detector, Registry, default_registry
+from haltguard.kernel.errors import FieldError
 from haltguard.kernel.recognizers import Recognizer, RecognizerError
 
 __all__ = ["PolicyError", "EntityRule", "PromptSecurityRule", "OutputProtectionRule", "Policy", "ACTIONS", "RESTORE_MODES"]
@@ -22,13 +23,8 @@ PROMPT_ACTIONS = ("allow", "strip", "block")
 OUTPUT_MODES = ("off", "monitor", "strict")
 
 
-class PolicyError(ValueError):
-    """Invalid policy; ``field`` is the dotted path of the offending key."""
-
-    def __init__(self, field_path: str, why: str) -> None:
-        super().__init__(f"{field_path}: {why}")
-        self.field = field_path
-        self.why = why
+class PolicyError(FieldError):
+    """Invalid policy."""
 
 
 def _keys(path: str, data: Any, known: set[str]) -> Mapping[str, Any]:

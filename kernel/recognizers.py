@@ -17,17 +17,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from haltguard.kernel.errors import FieldError
 from haltguard.kernel.validators import VALIDATORS
 
 __all__ = ["Pattern", "Recognizer", "RecognizerError", "DEFAULT_RECOGNIZERS"]
 
 
-class RecognizerError(ValueError):
-    """A recognizer definition is invalid; ``field`` names the offending key."""
-
-    def __init__(self, field_path: str, why: str) -> None:
-        super().__init__(f"{field_path}: {why}")
-        self.field = field_path
+class RecognizerError(FieldError):
+    """A recognizer definition is invalid."""
 
 
 SCOPES = ("text", "digits")
