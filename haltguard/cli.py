@@ -48,7 +48,7 @@ def _read_json_arg(raw: str | None, what: str) -> Any:
                 return json.load(fh)
         return json.loads(raw)
     except (OSError, json.JSONDecodeError) as exc:
-        raise SystemExit(f"haltguard: invalid {what}: {exc}")
+        raise SystemExit(f"haltguard: invalid {what}: {exc}") from None
 
 
 def _stdin_json() -> Any:
@@ -56,7 +56,7 @@ def _stdin_json() -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise SystemExit(f"haltguard: stdin is not valid JSON: {exc}")
+        raise SystemExit(f"haltguard: stdin is not valid JSON: {exc}") from None
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
@@ -67,7 +67,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     try:
         out = detect_json(text, _read_json_arg(args.policy, "policy"))
     except PolicyError as exc:
-        raise SystemExit(f"haltguard: invalid policy: {exc}")
+        raise SystemExit(f"haltguard: invalid policy: {exc}") from None
     print(json.dumps(out, indent=2, ensure_ascii=False))
     return 0
 
@@ -84,7 +84,7 @@ def _cmd_transform(args: argparse.Namespace) -> int:
     try:
         out = transform_json(req["input"], req.get("policy"), req.get("session"))
     except PolicyError as exc:
-        raise SystemExit(f"haltguard: invalid policy: {exc}")
+        raise SystemExit(f"haltguard: invalid policy: {exc}") from None
     except BlockedInput as exc:
         print(json.dumps({"error": "blocked", "message": str(exc),
                           "entities": [{"type": f.type, "start": f.start, "end": f.end} for f in exc.findings]}))
@@ -103,7 +103,7 @@ def _cmd_rehydrate(args: argparse.Namespace) -> int:
     try:
         out = rehydrate_json(req["output"], req["session"], req.get("revoked"))
     except ValueError as exc:
-        raise SystemExit(f"haltguard: invalid session: {exc}")
+        raise SystemExit(f"haltguard: invalid session: {exc}") from None
     print(json.dumps(out, indent=2, ensure_ascii=False))
     return 0
 
@@ -121,7 +121,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         else:
             out = evals.eval_injection(args.data, args.threshold)
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"haltguard: {exc}")
+        raise SystemExit(f"haltguard: {exc}") from None
     print(json.dumps(out, indent=2))
     return 0
 
@@ -136,7 +136,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         rows = load_rows(args.eval) if args.eval else None
         m = export_model(args.model, args.out, int8=args.int8, fp16=args.fp16, max_length=args.max_length, eval_rows=rows)
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"haltguard: {exc}")
+        raise SystemExit(f"haltguard: {exc}") from None
     print(json.dumps({k: m[k] for k in ("onnx", "opset", "validation", "files")}, indent=2))
     return 0
 

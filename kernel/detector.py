@@ -212,7 +212,7 @@ class Detector:
             for m in _RUN.finditer(text):
                 run = m.group().rstrip("().-/: \t")
                 nd = len(run) - len(run.translate(_NO_DIGITS))
-                runs.append((m.start(), m.start() + len(run), nd, run))
+                runs.append((m.start(), m.start() + len(run), nd))
                 if nd > max_nd:
                     max_nd = nd
         gates: dict[Any, bool] = {}
@@ -243,7 +243,7 @@ class Detector:
                     if f is not None:
                         cands.append(f)
         digit_loop = plan.digit_loop
-        for start, end, nd, run in runs:
+        for start, end, nd in runs:
             span = text[start - 2 if start > 2 else 0:end]
             for rx, recs, gated, min_digits, run_chars, before, after, upper_before, score in digit_loop:
                 if min_digits > nd:

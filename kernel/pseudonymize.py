@@ -117,6 +117,8 @@ class Session:
         for ph, e in entries.items():
             if not isinstance(e, Mapping) or not {"type", "value"} <= set(e):
                 raise ValueError(f"session entry {ph!r} needs 'type' and 'value'")
+            if not all(isinstance(e.get(k, ""), str) for k in ("type", "value", "restore", "masked")):
+                raise ValueError(f"session entry {ph!r}: type, value, restore and masked must be strings")
         return cls(str(data.get("session_id", "")), {k: {"restore": "original", "masked": v["value"], **v} for k, v in entries.items()})
 
 

@@ -91,7 +91,7 @@ def _row(premise: str, hypothesis: str, label: int, source: str, group: str) -> 
 def _real(max_words: int) -> Iterator[dict[str, Any]]:
     f = data_files()
     with open(f["snli"], encoding="utf-8") as fh:
-        for i, r in enumerate(csv.DictReader(fh)):
+        for r in csv.DictReader(fh):
             if r["gold_label"] in ("entailment", "neutral", "contradiction"):
                 yield _row(r["sentence1"], r["sentence2"], r["gold_label"] == "entailment", "snli", r["sentence1"][:60])
     with open(f["climate_fever"], encoding="utf-8") as fh:
@@ -174,7 +174,12 @@ _WEIGHTS = (0.3, 0.2, 0.14, 0.06, 0.12, 0.1, 0.08)
 
 
 def _synthetic(docs: list[tuple[str, str]], rng: random.Random, per_doc: int = 2) -> Iterator[dict[str, Any]]:
-    """Edits of real sentences: label 1 for the sentence itself or a dropped clause, 0 for factual edits."""
+    """Edits of real sentences: label 1 for the sentence itself or a dropped clause, 0 for factual edits.
+
+    Known flaw, kept because the shipped model was trained on this exact data: the premise is
+    the window with the most word overlap, which for ~0.3 % of pairs is not the window that
+    holds the sentence. Pick the containing window when the model is next retrained.
+    """
     names = sorted({m.group() for _, d in docs[:3000] for m in _CAP.finditer(d)})
     all_sents = [(g, s) for g, d in docs for s in split_sentences(d) if 6 <= len(s.split()) <= 40]
     for g, doc in docs:

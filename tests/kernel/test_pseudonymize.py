@@ -78,6 +78,8 @@ def test_session_from_dict_validates():
         Session.from_dict({"entries": {"{{email:1}}": {"value": "x"}}})
     with pytest.raises(ValueError):
         Session.from_dict([])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="must be strings"):
+        Session.from_dict({"entries": {"{{email:1}}": {"type": "email", "value": 42}}})
 
 
 SESSION = transform("a@b.io, c@d.io, +1 (415) 555-0132").session

@@ -74,7 +74,7 @@ def test_streaming_tracker_equals_one_shot_for_every_chunking(chunks):
 
 def test_tracker_trims_its_window_on_long_streams():
     tr = SentenceTracker()
-    for i in range(20000):
+    for _ in range(20000):
         tr.push(" word")
     assert len(tr._win) < 400
     assert tr.push(". Next") == [20001]
