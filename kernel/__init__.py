@@ -21,7 +21,40 @@ from haltguard.kernel.heuristic import HeuristicScorer, heuristic_support, overl
 from haltguard.kernel.sentences import SentenceTracker, sentence_spans, split_sentences
 from haltguard.kernel.stream import Score, aguard_stream, arun_stream, guard_stream, run_stream
 
+# Heavier parts load on first use (PEP 562), so importing the kernel for the halt path stays
+# cheap in Pyodide and on small devices.
+_LAZY = {
+    "Detector": "haltguard.kernel.detector",
+    "Finding": "haltguard.kernel.detector",
+    "Registry": "haltguard.kernel.detector",
+    "detect": "haltguard.kernel.detector",
+    "Recognizer": "haltguard.kernel.recognizers",
+    "Policy": "haltguard.kernel.policy",
+    "PolicyError": "haltguard.kernel.policy",
+    "Session": "haltguard.kernel.pseudonymize",
+    "transform": "haltguard.kernel.pseudonymize",
+    "rehydrate": "haltguard.kernel.pseudonymize",
+    "StreamingRehydrator": "haltguard.kernel.pseudonymize",
+    "protect_output": "haltguard.kernel.pseudonymize",
+    "BlockedInput": "haltguard.kernel.pseudonymize",
+    "scan_prompt": "haltguard.kernel.injection",
+    "WordPieceTokenizer": "haltguard.kernel.tokenizer",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'haltguard.kernel' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
+    *_LAZY,
     "__version__",
     "Cadence",
     "ConfigError",
