@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["data_dir", "load_wice_dev", "load_summedits", "DataMissing"]
 
@@ -46,13 +45,3 @@ def load_summedits(domains: tuple[str, ...] = ("ectsum", "news", "qmsumm", "sale
             for r in json.load(fh):
                 rows.append({"premise": r["doc"], "hypothesis": r["summary"], "label": int(r["label"]), "domain": dom})
     return rows
-
-
-def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[dict]:
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{i}: invalid JSON ({exc.msg})") from None

@@ -200,11 +200,9 @@ def scan_prompt(text: str, threshold: float = 0.5) -> Verdict:
         raise TypeError(f"scan_prompt() takes str, got {type(text).__name__}")
     norm = normalize(text)
     hits = _rule_hits(norm)
-    if _TAGS.search(text):
-        m = _TAGS.search(text)
+    if _TAGS.search(text) is not None:
         hits.append(RuleHit("smuggling.tag_chars", "smuggling", 0.9, 0, 0, "unicode tag characters (removed by normalisation)"))
-    elif _INVISIBLE.search(text):
-        m = _INVISIBLE.search(text)
+    elif _INVISIBLE.search(text) is not None:
         w = 0.6 if _BIDI.search(text) else 0.4
         hits.append(RuleHit("smuggling.invisible", "smuggling", w, 0, 0, "invisible/bidi characters (removed by normalisation)"))
     m = _MIXED_SCRIPT.search(unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)))

@@ -103,9 +103,6 @@ class Session:
     def lookup(self, entity_type: str, index: str) -> dict[str, str] | None:
         return self.entries.get("{{%s:%d}}" % (entity_type.lower(), int(index)))
 
-    def values(self) -> set[str]:
-        return {e["value"] for e in self.entries.values()}
-
     def to_dict(self) -> dict[str, Any]:
         return {"session_id": self.session_id, "entries": {k: dict(v) for k, v in self.entries.items()}}
 

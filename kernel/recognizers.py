@@ -14,7 +14,7 @@ skipped unless one of their context words occurs in the text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from haltguard.kernel.errors import FieldError
@@ -107,7 +107,7 @@ class Recognizer:
             raise RecognizerError(f"{where}.patterns", "must be a non-empty list of regex strings")
         specs = tuple(Pattern.coerce(p, f"{where}.patterns[{i}]") for i, p in enumerate(self.patterns))
         if self.chars:
-            specs = tuple(p if p.chars else Pattern(**{**p.__dict__, "chars": self.chars}) for p in specs)
+            specs = tuple(p if p.chars else replace(p, chars=self.chars) for p in specs)
         object.__setattr__(self, "patterns", specs)
         if not 0.0 <= self.score <= 1.0:
             raise RecognizerError(f"{where}.score", "must be in [0, 1]")

@@ -48,7 +48,11 @@ def _unpack(out: Any) -> tuple[Any, Any]:
 
 
 def score_once(kernel: HaltKernel, scorer: Scorer) -> Sequence[Event]:
-    """Ask a sync scorer for the due segment and push the outcome into the kernel."""
+    """Ask a sync scorer for the due segment and push the outcome into the kernel.
+
+    Runs once per scored token, so it inlines ``prepare_view`` and ``note_scorer_time``
+    (two method calls are a measurable share of the 2 µs/token budget).
+    """
     view = kernel.view
     view.start = kernel._scored
     upto = view.upto = kernel._due_upto if kernel._due else kernel._n

@@ -12,19 +12,7 @@ from typing import Any, Callable
 
 from haltguard.datasets import load_summedits, load_wice_dev
 from haltguard.kernel.heuristic import DEFAULT_THRESHOLD, _Facts, heuristic_support, overlap_support
-
-
-def balanced_accuracy(scores: list[float], labels: list[int], threshold: float) -> float:
-    tp = sum(1 for s, y in zip(scores, labels) if y == 1 and s >= threshold)
-    pos = sum(labels)
-    tn = sum(1 for s, y in zip(scores, labels) if y == 0 and s < threshold)
-    neg = len(labels) - pos
-    return 0.5 * (tp / pos + tn / neg) if pos and neg else float("nan")
-
-
-def best_threshold(scores: list[float], labels: list[int]) -> float:
-    cands = sorted({round(s, 4) for s in scores})
-    return max(cands, key=lambda t: (balanced_accuracy(scores, labels, t), -t))
+from haltguard.models.evaluate import balanced_accuracy, best_threshold
 
 
 def _score_all(fn: Callable[[str, str], float], rows: list[dict]) -> list[float]:
@@ -42,7 +30,7 @@ def evaluate() -> dict[str, Any]:
     }
     for name, fn in scorers.items():
         ws, ss = _score_all(fn, wice), _score_all(fn, summ)
-        thr = best_threshold(ws, wl)
+        thr, _ = best_threshold(ws, wl, decimals=4)
         out[name] = {
             "threshold_from_wice_dev": thr,
             "wice_dev_balanced_accuracy": round(100 * balanced_accuracy(ws, wl, thr), 2),

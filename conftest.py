@@ -1,4 +1,4 @@
-"""Shared fixtures: the kernel wheel is built once per session (offline, no isolation)."""
+"""Fixtures shared by tests/ and web_smoke/: the kernel wheel is built once per session (offline, no isolation)."""
 
 from __future__ import annotations
 
