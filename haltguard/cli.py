@@ -167,6 +167,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from haltguard.bench.nli import run as run_nli
 
         result = run_nli(runs=args.runs)
+    elif args.what == "host":
+        from haltguard.bench.host import run as run_host
+
+        result = run_host(seconds=args.seconds)
     elif args.what == "detector":
         from haltguard.bench.detector import run as run_detector
 
@@ -175,6 +179,42 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise SystemExit(f"unknown benchmark {args.what}")
     print(json.dumps(result, indent=None if args.json else 2))
     return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from haltguard.host.app import create_app
+    from haltguard.host.config import ConfigFileError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigFileError as exc:
+        print(f"haltguard: {exc}", file=sys.stderr)
+        return 2
+    host = args.host or config.server.host
+    port = args.port if args.port is not None else config.server.port
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app = create_app(config)
+    except ValueError as exc:
+        print(f"haltguard: {exc}", file=sys.stderr)
+        return 2
+    if config.server.demo:
+        print(f"haltguard: demo page at http://{host}:{port}/  (API docs at /docs)", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=host, port=port, log_level=args.log_level, access_log=False,
+                ws_max_size=config.server.max_body_bytes)
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from haltguard.host.audit import verify
+
+    result = verify(args.file)
+    print(json.dumps(result, indent=2))
+    return 0 if result["ok"] else 1
 
 
 def _heuristic_eval() -> dict[str, Any]:
@@ -230,10 +270,26 @@ def build_parser() -> argparse.ArgumentParser:
     tn.add_argument("--keep-fp32", action="store_true", help="keep model_fp32.onnx in --out (not committed by default)")
     tn.set_defaults(func=_cmd_train)
 
+    sv = sub.add_parser("serve", help="start the host (API + browser demo); no config = embedded defaults")
+    sv.add_argument("--config", help="YAML config file (${ENV} and ${ENV:-default} are expanded)")
+    sv.add_argument("--host", help="bind address (default from config: 127.0.0.1)")
+    sv.add_argument("--port", type=int, help="port (default from config: 8000)")
+    sv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    sv.set_defaults(func=_cmd_serve)
+
+    au = sub.add_parser("audit", help="audit log tools")
+    au_sub = au.add_subparsers(dest="audit_command", metavar="ACTION")
+    au_sub.required = True
+    av = au_sub.add_parser("verify", help="check a hash-chained audit log; exit 1 on any edited/removed line")
+    av.add_argument("file")
+    av.set_defaults(func=_cmd_audit)
+
     b = sub.add_parser("bench", help="benchmarks with side-by-side peers (numbers, not tests)")
-    b.add_argument("what", choices=["kernel", "heuristic", "detector", "nli"],
+    b.add_argument("what", choices=["kernel", "heuristic", "detector", "nli", "host"],
                    help="kernel: µs/token vs Director-AI and in Pyodide; heuristic: balanced accuracy of the "
-                   "model-free scorer; detector: MB/s vs Director-AI and Presidio; nli: ms/pair of the default model")
+                   "model-free scorer; detector: MB/s vs Director-AI and Presidio; nli: ms/pair of the default model; "
+                   "host: p50/p99 of transform and review at fixed rates over loopback")
+    b.add_argument("--seconds", type=float, default=10.0, help="host: seconds per rate step")
     b.add_argument("--json", action="store_true", help="one JSON object on one line")
     b.add_argument("--tokens", type=int, default=20000)
     b.add_argument("--runs", type=int, default=5)

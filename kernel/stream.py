@@ -17,7 +17,7 @@ from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.events import Event, HaltRecord, ReasonCode
 from haltguard.kernel.halt import HaltKernel, ScoreView
 
-__all__ = ["Score", "Scorer", "guard_stream", "run_stream", "aguard_stream", "arun_stream", "score_once"]
+__all__ = ["Score", "Scorer", "guard_stream", "run_stream", "aguard_stream", "arun_stream", "score_once", "ascore_once"]
 
 
 class Score:
@@ -157,7 +157,12 @@ def run_stream(
     return kernel.finish()
 
 
-async def _score_async(kernel: HaltKernel, scorer: Scorer) -> list[Event]:
+async def ascore_once(kernel: HaltKernel, scorer: Scorer) -> list[Event]:
+    """``score_once`` for a sync or async scorer; the deadline is enforced while awaiting.
+
+    Public so that drivers which receive tokens from elsewhere (the host's WebSocket, the
+    browser worker) apply scores exactly the way ``aguard_stream`` does.
+    """
     view = kernel.prepare_view()
     upto = view.upto
     clock = kernel._clock
@@ -211,7 +216,7 @@ async def aguard_stream(
         if kernel.halted:
             break
         if kernel._due:
-            for ev in await _score_async(kernel, scorer):
+            for ev in await ascore_once(kernel, scorer):
                 yield ev
             if kernel.halted:
                 break
@@ -219,7 +224,7 @@ async def aguard_stream(
         for ev in kernel.close():
             yield ev
         if kernel.score_due:
-            for ev in await _score_async(kernel, scorer):
+            for ev in await ascore_once(kernel, scorer):
                 yield ev
 
 

@@ -1,0 +1,103 @@
+"""Hash-chained JSONL audit log: decisions and digests, never raw text or personal data.
+
+Each record carries the previous record's hash and its own (SHA-256 over the canonical
+JSON of the record without ``hash``), so editing, inserting, reordering or deleting any
+line breaks the chain at that point and ``haltguard audit verify`` names the line.
+Several host processes may share one file: writes take an exclusive ``flock`` and re-read
+the chain head whenever another writer has grown the file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+__all__ = ["AuditLog", "verify", "GENESIS", "record_hash", "text_digest"]
+
+GENESIS = "0" * 64
+
+
+def text_digest(text: str) -> str:
+    """What the log keeps instead of a text: enough to match, not to read."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()).hexdigest()
+
+
+class AuditLog:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch(exist_ok=True)
+        self._lock = threading.Lock()
+        self._known_size = -1
+        self._head = (GENESIS, 0)
+
+    def _read_head(self, fh: Any) -> tuple[str, int]:
+        size = os.fstat(fh.fileno()).st_size
+        if size == self._known_size:
+            return self._head
+        if size == 0:
+            return GENESIS, 0
+        back = min(size, 65536)
+        fh.seek(size - back)
+        tail = fh.read(back).decode("utf-8", "replace").rstrip("\n").rsplit("\n", 1)[-1]
+        last = json.loads(tail)
+        return last["hash"], int(last["seq"])
+
+    def write(self, event: str, **fields: Any) -> dict[str, Any]:
+        with self._lock, self.path.open("ab+") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                prev, seq = self._read_head(fh)
+                rec: dict[str, Any] = {"seq": seq + 1, "ts": round(time.time(), 3), "event": event, **fields, "prev": prev}
+                rec["hash"] = record_hash(rec)
+                line = (json.dumps(rec, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
+                fh.seek(0, os.SEEK_END)
+                fh.write(line)
+                fh.flush()
+                self._head = (rec["hash"], rec["seq"])
+                self._known_size = os.fstat(fh.fileno()).st_size
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return rec
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        for n, line in enumerate(fh, 1):
+            yield n, line
+
+
+def verify(path: str | Path) -> dict[str, Any]:
+    """Walk the chain; report every line where it breaks, plus the head to anchor elsewhere."""
+    problems: list[dict[str, Any]] = []
+    prev, seq, count = GENESIS, 0, 0
+    for n, line in _lines(Path(path)):
+        count += 1
+        if not line.endswith("\n"):
+            problems.append({"line": n, "problem": "last line is incomplete"})
+        try:
+            rec = json.loads(line)
+            assert isinstance(rec, dict)
+        except (json.JSONDecodeError, AssertionError):
+            problems.append({"line": n, "problem": "not a JSON object"})
+            continue
+        if rec.get("hash") != record_hash(rec):
+            problems.append({"line": n, "problem": "record was edited (hash mismatch)"})
+        if rec.get("prev") != prev:
+            problems.append({"line": n, "problem": "chain broken: a record before it was edited, removed or reordered"})
+        if rec.get("seq") != seq + 1:
+            problems.append({"line": n, "problem": f"sequence jumps from {seq} to {rec.get('seq')}"})
+        prev = str(rec.get("hash"))
+        seq = rec.get("seq") if isinstance(rec.get("seq"), int) else seq + 1
+    return {"ok": not problems, "records": count, "head": {"seq": seq, "hash": prev}, "problems": problems}

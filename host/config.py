@@ -1,0 +1,229 @@
+"""Host configuration: one pydantic model tree, loaded from YAML with ``${ENV}`` expansion.
+
+Every field has an embedded default, so ``haltguard serve`` runs with no file at all
+(in-process revocation and rate limits, the shipped int8 model on ONNX Runtime CPU, a
+generated dev secret). Unknown keys are errors: a typo in a security setting must not
+silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = ["HostConfig", "ConfigFileError", "load_config", "expand_env", "ALL_SCOPES"]
+
+ALL_SCOPES = ("detect", "transform", "rehydrate", "score", "review", "stream", "admin")
+Scope = Literal["detect", "transform", "rehydrate", "score", "review", "stream", "admin"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="bodies over this are refused with 413 before parsing")
+    max_text_chars: int = Field(200_000, ge=1)
+    max_pairs: int = Field(256, ge=1, description="pairs per /v1/score request")
+    max_batch_items: int = Field(64, ge=1, description="items per /v1/batch request")
+    demo: bool = Field(True, description="serve the browser bundle and demo page at /")
+    bundle_dir: str | None = Field(None, description="built wasm bundle; default: build/wasm-bundle")
+
+
+class ApiKey(_Strict):
+    name: str
+    key: str | None = Field(None, description="the raw key (use ${ENV}); hashed at load, never kept")
+    key_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    scopes: list[Scope] = Field(default_factory=lambda: list(ALL_SCOPES))
+    tenant: str | None = None
+
+    @model_validator(mode="after")
+    def _one_key(self) -> "ApiKey":
+        if (self.key is None) == (self.key_sha256 is None):
+            raise ValueError("give exactly one of key or key_sha256")
+        if self.key is not None and len(self.key) < 16:
+            raise ValueError("key must be at least 16 characters")
+        return self
+
+
+class AuthConfig(_Strict):
+    open_access: bool = Field(False, description="no key needed at all; only when set explicitly")
+    keys: list[ApiKey] = Field(default_factory=list)
+    env_keys: str | None = Field("HALTGUARD_API_KEYS", description="env var with name:key[:scope+scope[:tenant]],… entries")
+
+
+class SessionKey(_Strict):
+    kid: str = Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")
+    secret: str = Field(min_length=32)
+
+
+class SessionConfig(_Strict):
+    keys: list[SessionKey] = Field(default_factory=list, description="newest first encrypts; all decrypt")
+    ttl_s: int = Field(86_400, ge=1)
+    store: Literal["client", "redis"] = Field("client", description="redis: the host keeps the blob, clients hold an id")
+    default_tenant: str = "default"
+
+
+class RevocationConfig(_Strict):
+    backend: Literal["memory", "file", "redis"] = "memory"
+    path: str | None = None
+
+    @model_validator(mode="after")
+    def _path(self) -> "RevocationConfig":
+        if self.backend == "file" and not self.path:
+            raise ValueError("backend 'file' needs path")
+        return self
+
+
+class RateLimitConfig(_Strict):
+    enabled: bool = True
+    backend: Literal["memory", "redis"] = "memory"
+    rate: float = Field(50.0, gt=0, description="tokens per second per key")
+    burst: int = Field(100, ge=1)
+
+
+class ScorerConfig(_Strict):
+    engine: Literal["onnx", "torch", "heuristic"] = "onnx"
+    model_dir: str | None = Field(None, description="default: the shipped models/default")
+    variant: Literal["int8", "fp16", "fp32"] = "int8"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["float32", "float16"] = "float32"
+    threads: int | None = Field(None, ge=1)
+    threshold: float | None = Field(None, ge=0, le=1, description="default: the model manifest's")
+    max_batch: int = Field(32, ge=1)
+    max_wait_ms: float = Field(2.0, ge=0)
+    cache_size: int = Field(10_000, ge=0)
+    cache_ttl_s: float = Field(600.0, gt=0)
+    fallback_heuristic: bool = Field(True, description="use the heuristic scorer when the model cannot load")
+
+
+class RedisConfig(_Strict):
+    url: str | None = None
+    prefix: str = "haltguard:"
+
+
+class AuditConfig(_Strict):
+    path: str | None = None
+
+
+class PolicyConfig(_Strict):
+    policies_dir: str | None = Field(None, description="*.json or *.yaml policies, by file stem")
+    default_policy: str | None = None
+
+
+class OutputProtectionConfig(_Strict):
+    """Overrides every policy's output protection (null keeps the policy's own)."""
+
+    mode: Literal["off", "monitor", "strict"] | None = None
+    action: Literal["redact", "block"] | None = None
+
+
+class PromptSecurityConfig(_Strict):
+    """Overrides every policy's prompt-security rule (null keeps the policy's own)."""
+
+    threshold: float | None = Field(None, ge=0, le=1)
+    action: Literal["allow", "strip", "block"] | None = None
+
+
+class HaltDefaults(_Strict):
+    """The halt config a /v1/stream client gets when it sends none (kernel HaltConfig dict)."""
+
+    config: dict[str, Any] = Field(default_factory=lambda: {
+        "hard_limit": 0.2, "soft_limit": 0.45, "window": {"size": 3, "threshold": 0.35}, "trend": None,
+        "cadence": {"mode": "sentence", "max_tokens": 48},
+    })
+
+
+class HostConfig(_Strict):
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    session: SessionConfig = Field(default_factory=SessionConfig)
+    revocation: RevocationConfig = Field(default_factory=RevocationConfig)
+    detector: PolicyConfig = Field(default_factory=PolicyConfig)
+    output_protection: OutputProtectionConfig = Field(default_factory=OutputProtectionConfig)
+    prompt_security: PromptSecurityConfig = Field(default_factory=PromptSecurityConfig)
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    scorer: ScorerConfig = Field(default_factory=ScorerConfig)
+    redis: RedisConfig = Field(default_factory=RedisConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    halt: HaltDefaults = Field(default_factory=HaltDefaults)
+
+    @field_validator("session")
+    @classmethod
+    def _unique_kids(cls, v: SessionConfig) -> SessionConfig:
+        kids = [k.kid for k in v.keys]
+        if len(set(kids)) != len(kids):
+            raise ValueError("session key ids must be unique")
+        return v
+
+    @model_validator(mode="after")
+    def _redis_needed(self) -> "HostConfig":
+        wants = [name for name, on in (("revocation.backend", self.revocation.backend == "redis"),
+                                       ("rate_limit.backend", self.rate_limit.backend == "redis"),
+                                       ("session.store", self.session.store == "redis")) if on]
+        if wants and not self.redis.url:
+            raise ValueError(f"{', '.join(wants)} = redis needs redis.url")
+        return self
+
+
+class ConfigFileError(ValueError):
+    """A config file that cannot be read, parsed or validated; the message names the field."""
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(value: Any, env: dict[str, str] | None = None) -> Any:
+    """Replace ``${NAME}`` / ``${NAME:-default}`` in every string; an unset name without default is an error."""
+    env = dict(os.environ) if env is None else env
+    if isinstance(value, str):
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigFileError(f"environment variable {name} is not set (use ${{{name}:-default}} for a default)")
+        return _ENV.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: expand_env(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, env) for v in value]
+    return value
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {loc}: {err['msg']}")
+    return "invalid host config:\n" + "\n".join(lines)
+
+
+def load_config(path: str | Path | None = None, *, data: dict[str, Any] | None = None,
+                env: dict[str, str] | None = None) -> HostConfig:
+    """Embedded defaults, overridden by the YAML file (or ``data``), with ``${ENV}`` expanded."""
+    raw: Any = data or {}
+    if path is not None:
+        import yaml
+
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigFileError(f"cannot read config {path}: {exc.strerror}") from None
+        try:
+            raw = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigFileError(f"config {path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigFileError("the config must be a mapping at the top level")
+    try:
+        return HostConfig.model_validate(expand_env(raw, env))
+    except ValidationError as exc:
+        raise ConfigFileError(_format_errors(exc)) from None

@@ -1,0 +1,274 @@
+"""Scoring engines (ONNX Runtime, PyTorch, heuristic) behind one async service.
+
+The host never re-implements model code: the ONNX and PyTorch engines wrap
+``haltguard.models.scorer`` (the same tokenisation and premise chunking that export
+validation and ``haltguard eval nli`` use), the heuristic engine wraps the kernel's.
+``ScoringService`` adds what a server needs on top: an LRU+TTL cache keyed by hashes of
+(model id, premise, hypothesis), and a micro-batching queue so concurrent requests share
+one forward pass. The model runs on one worker thread, so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+from haltguard.host.config import ScorerConfig
+
+__all__ = ["Engine", "OnnxEngine", "TorchEngine", "HeuristicEngine", "ScoringService", "TTLCache",
+           "load_engine", "cuda_available"]
+
+log = logging.getLogger("haltguard.host")
+Pair = tuple[str, str]
+
+
+class Engine(Protocol):
+    model_id: str
+    threshold: float
+    max_length: int
+    description: dict[str, Any]
+
+    def score_pairs(self, pairs: Sequence[Pair]) -> list[float]: ...
+    def chunks(self, premise: str, hypothesis: str) -> list[str]: ...
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _model_id(model_dir: Path, variant: str) -> str:
+    h = hashlib.sha256()
+    manifest = model_dir / "manifest.json"
+    if manifest.exists():
+        h.update(manifest.read_bytes())
+    h.update(variant.encode())
+    return f"{model_dir.name}:{variant}:{h.hexdigest()[:12]}"
+
+
+class OnnxEngine:
+    def __init__(self, model_dir: Path, variant: str, device: str, threads: int | None, threshold: float | None) -> None:
+        import onnxruntime as ort
+
+        from haltguard.models.scorer import OnnxNliScorer
+
+        providers = ["CPUExecutionProvider"]
+        if device in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        elif device == "cuda":
+            raise RuntimeError("scorer.device is cuda but onnxruntime has no CUDAExecutionProvider")
+        self._s = OnnxNliScorer(model_dir, variant, threads=threads, providers=providers)
+        self.model_id = _model_id(model_dir, variant)
+        self.threshold = threshold if threshold is not None else self._s.threshold
+        self.max_length = self._s.max_length
+        self.description = {"engine": "onnx", "variant": variant, "providers": self._s.session.get_providers(),
+                            "model_dir": str(model_dir)}
+
+    def score_pairs(self, pairs: Sequence[Pair]) -> list[float]:
+        return self._s.score_pairs(list(pairs), batch_size=max(1, len(pairs)))
+
+    def chunks(self, premise: str, hypothesis: str) -> list[str]:
+        from haltguard.models.scorer import premise_chunks
+
+        return premise_chunks(premise, hypothesis, self._s.count_tokens, self.max_length)
+
+
+class TorchEngine(OnnxEngine):
+    def __init__(self, model_dir: Path, device: str, dtype: str, threshold: float | None) -> None:  # noqa: D107
+        from haltguard.models.scorer import TorchNliScorer
+
+        dev = "cuda" if device in ("auto", "cuda") and cuda_available() else "cpu"
+        if device == "cuda" and dev != "cuda":
+            raise RuntimeError("scorer.device is cuda but CUDA is not available")
+        if dtype == "float16" and dev == "cpu":
+            raise RuntimeError("float16 needs CUDA; use float32 on CPU")
+        manifest = model_dir / "manifest.json"
+        thr = threshold
+        if thr is None and manifest.exists():
+            import json
+
+            thr = json.loads(manifest.read_text(encoding="utf-8")).get("threshold")
+        self._s = TorchNliScorer(model_dir, device=dev, dtype=dtype, threshold=thr if thr is not None else 0.5)
+        self.model_id = _model_id(model_dir, f"torch-{dtype}")
+        self.threshold = self._s.threshold
+        self.max_length = self._s.max_length
+        self.description = {"engine": "torch", "device": dev, "dtype": dtype, "model_dir": str(model_dir)}
+
+
+class HeuristicEngine:
+    """Model-free fallback: the kernel's lexical support score (no chunking needed)."""
+
+    def __init__(self, threshold: float | None = None) -> None:
+        from haltguard.kernel.heuristic import DEFAULT_THRESHOLD
+
+        self.model_id = "heuristic:1"
+        self.threshold = threshold if threshold is not None else DEFAULT_THRESHOLD
+        self.max_length = 1 << 30
+        self.description = {"engine": "heuristic"}
+
+    def score_pairs(self, pairs: Sequence[Pair]) -> list[float]:
+        from haltguard.kernel.heuristic import heuristic_support
+
+        return [heuristic_support(p, h)[0] for p, h in pairs]
+
+    def chunks(self, premise: str, hypothesis: str) -> list[str]:
+        return [premise]
+
+
+def load_engine(cfg: ScorerConfig, default_model_dir: Path) -> tuple[Engine, str | None]:
+    """The configured engine, or the heuristic with the reason when the model cannot load."""
+    model_dir = Path(cfg.model_dir) if cfg.model_dir else default_model_dir
+    if cfg.engine == "heuristic":
+        return HeuristicEngine(cfg.threshold), None
+    try:
+        if cfg.engine == "onnx":
+            return OnnxEngine(model_dir, cfg.variant, cfg.device, cfg.threads, cfg.threshold), None
+        return TorchEngine(model_dir, cfg.device, cfg.dtype, cfg.threshold), None
+    except Exception as exc:  # noqa: BLE001 - any load failure is reported, then maybe fallen back from
+        reason = f"{cfg.engine} engine failed to load from {model_dir}: {type(exc).__name__}: {exc}"
+        if not cfg.fallback_heuristic:
+            raise RuntimeError(reason) from exc
+        log.error("%s; falling back to the heuristic scorer", reason)
+        return HeuristicEngine(None), reason
+
+
+class TTLCache:
+    """LRU with a time-to-live; keys are digests, so no text is kept as a key."""
+
+    def __init__(self, size: int, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.size, self.ttl_s, self._clock = size, ttl_s, clock
+        self._d: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
+
+    @staticmethod
+    def key(model_id: str, premise: str, hypothesis: str) -> bytes:
+        h = hashlib.blake2b(digest_size=20)
+        for part in (model_id, premise, hypothesis):
+            b = part.encode("utf-8", "surrogatepass")
+            h.update(len(b).to_bytes(8, "little"))
+            h.update(b)
+        return h.digest()
+
+    def get(self, k: bytes) -> float | None:
+        hit = self._d.get(k)
+        if hit is None:
+            return None
+        if hit[1] < self._clock():
+            del self._d[k]
+            return None
+        self._d.move_to_end(k)
+        return hit[0]
+
+    def put(self, k: bytes, v: float) -> None:
+        if self.size <= 0:
+            return
+        self._d[k] = (v, self._clock() + self.ttl_s)
+        self._d.move_to_end(k)
+        while len(self._d) > self.size:
+            self._d.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
+class ScoringService:
+    """Cache + micro-batching in front of an engine. Create and use inside one event loop."""
+
+    def __init__(self, engine: Engine, cfg: ScorerConfig, *,
+                 on_batch: Callable[[int], None] | None = None,
+                 on_cache: Callable[[bool], None] | None = None) -> None:
+        self.engine = engine
+        self.max_batch, self.max_wait = cfg.max_batch, cfg.max_wait_ms / 1000.0
+        self.cache = TTLCache(cfg.cache_size, cfg.cache_ttl_s)
+        self._queue: asyncio.Queue[tuple[Pair, asyncio.Future[float]]] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="haltguard-model")
+        self._on_batch = on_batch or (lambda n: None)
+        self._on_cache = on_cache or (lambda hit: None)
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._worker = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            try:
+                await self._worker
+            except asyncio.CancelledError:
+                pass
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            deadline = loop.time() + self.max_wait
+            while len(batch) < self.max_batch:
+                timeout = deadline - loop.time()
+                if timeout <= 0:
+                    while len(batch) < self.max_batch and not self._queue.empty():
+                        batch.append(self._queue.get_nowait())
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
+                except asyncio.TimeoutError:
+                    break
+            live = [(p, f) for p, f in batch if not f.done()]
+            if not live:
+                continue
+            self._on_batch(len(live))
+            try:
+                scores = await loop.run_in_executor(self._pool, self.engine.score_pairs, [p for p, _ in live])
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting request
+                for _, f in live:
+                    if not f.done():
+                        f.set_exception(exc)
+                continue
+            for (_, f), s in zip(live, scores):
+                if not f.done():
+                    f.set_result(float(s))
+
+    async def _score_flat(self, pairs: Sequence[Pair]) -> list[float]:
+        if self._queue is None:
+            raise RuntimeError("ScoringService.start() was not awaited")
+        out: list[float | None] = [None] * len(pairs)
+        waits: list[tuple[int, bytes, asyncio.Future[float]]] = []
+        loop = asyncio.get_running_loop()
+        mid = self.engine.model_id
+        for i, (p, h) in enumerate(pairs):
+            k = TTLCache.key(mid, p, h)
+            hit = self.cache.get(k)
+            self._on_cache(hit is not None)
+            if hit is not None:
+                out[i] = hit
+                continue
+            fut: asyncio.Future[float] = loop.create_future()
+            self._queue.put_nowait(((p, h), fut))
+            waits.append((i, k, fut))
+        for i, k, fut in waits:
+            v = await fut
+            self.cache.put(k, v)
+            out[i] = v
+        return [float(v) for v in out]  # type: ignore[arg-type]
+
+    async def score_chunks(self, premise: str, hypothesis: str) -> list[tuple[str, float]]:
+        """Support of ``hypothesis`` by each premise window (long premises are never cut off)."""
+        chunks = self.engine.chunks(premise, hypothesis)
+        scores = await self._score_flat([(c, hypothesis) for c in chunks])
+        return list(zip(chunks, scores))
+
+    async def score(self, pairs: Sequence[Pair]) -> list[float]:
+        """Max support over premise windows for each pair."""
+        results = await asyncio.gather(*(self.score_chunks(p, h) for p, h in pairs))
+        return [max(s for _, s in r) for r in results]

@@ -1,0 +1,75 @@
+import asyncio
+
+import pytest
+import redis.asyncio as aioredis
+
+from haltguard.host.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from haltguard.host.revocation import FileRevocation, MemoryRevocation, RedisRevocation
+
+KEY = b"k" * 32
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def _exercise(store):
+    await store.revoke_session("s_1")
+    await store.revoke_value("alice@example.com")
+    assert await store.session_revoked("s_1") and not await store.session_revoked("s_2")
+    assert await store.revoked_values(["alice@example.com", "bob@example.com"]) == {"alice@example.com"}
+
+
+def test_memory_store():
+    run(_exercise(MemoryRevocation(KEY)))
+
+
+def test_file_store_survives_restart_and_keeps_only_hashes(tmp_path):
+    p = tmp_path / "rev.txt"
+    run(_exercise(FileRevocation(KEY, p)))
+    again = FileRevocation(KEY, p)
+    assert run(again.session_revoked("s_1"))
+    other = FileRevocation(KEY, p)  # a second instance sees appends of the first
+    run(again.revoke_value("carol@example.com"))
+    assert run(other.revoked_values(["carol@example.com"])) == {"carol@example.com"}
+    text = p.read_text()
+    assert "alice" not in text and "s_1" not in text and "carol" not in text
+
+
+def test_redis_store_shared_and_hashed(redis_server):
+    async def go():
+        c1 = aioredis.from_url(redis_server.url, decode_responses=True)
+        c2 = aioredis.from_url(redis_server.url, decode_responses=True)
+        a, b = RedisRevocation(KEY, c1, "t1:"), RedisRevocation(KEY, c2, "t1:")
+        await _exercise(a)
+        assert await b.session_revoked("s_1")
+        members = await c1.smembers("t1:revoked:values") | await c1.smembers("t1:revoked:sessions")
+        assert members and all(len(m) == 64 and "alice" not in m for m in members)
+        await c1.aclose()
+        await c2.aclose()
+    run(go())
+
+
+def test_memory_bucket_refills():
+    now = [0.0]
+    rl = MemoryRateLimiter(rate=10, burst=5, clock=lambda: now[0])
+
+    async def go():
+        res = [await rl.take("k") for _ in range(7)]
+        assert [a for a, _ in res] == [True] * 5 + [False] * 2
+        assert res[-1][1] == pytest.approx(0.1)
+        now[0] += 0.25
+        assert [(await rl.take("k"))[0] for _ in range(3)] == [True, True, False]
+        assert (await rl.take("other"))[0]
+    run(go())
+
+
+def test_redis_bucket_is_atomic_under_concurrency(redis_server):
+    async def go():
+        clients = [aioredis.from_url(redis_server.url, decode_responses=True) for _ in range(4)]
+        limiters = [RedisRateLimiter(c, rate=0.001, burst=50, prefix="t2:") for c in clients]
+        results = await asyncio.gather(*(limiters[i % 4].take("key") for i in range(200)))
+        assert sum(1 for a, _ in results if a) == 50
+        for c in clients:
+            await c.aclose()
+    run(go())
