@@ -14,7 +14,6 @@ import dataclasses
 import json
 import logging
 import secrets
-import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -30,7 +29,7 @@ from haltguard.host.audit import AuditLog, text_digest
 from haltguard.host.auth import AuthError, KeyRing, Principal
 from haltguard.host.config import HostConfig
 from haltguard.host.engines import ScoringService, load_engine
-from haltguard.host.limits import BodyLimitMiddleware
+from haltguard.host.middleware import BodyLimitMiddleware, MetricsMiddleware
 from haltguard.host.metrics import HostMetrics
 from haltguard.host.ratelimit import MemoryRateLimiter, RedisRateLimiter, retry_after_header
 from haltguard.host.review import review
@@ -47,6 +46,23 @@ __all__ = ["create_app", "ApiError", "HostState"]
 
 log = logging.getLogger("haltguard.host")
 REF_PREFIX = "hgref."
+
+
+class DuplexStreamingResponse(StreamingResponse):
+    """A streaming response that may keep reading the request body while it streams.
+
+    Starlette's StreamingResponse (under ASGI < 2.4) polls ``receive`` for a disconnect in
+    parallel, which steals the body chunks a streaming endpoint still has to read. This
+    one only sends; a vanished client shows up as a failed send.
+    """
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.stream_response(send)
+        except OSError:
+            from starlette.requests import ClientDisconnect
+
+            raise ClientDisconnect() from None
 
 
 class ApiError(Exception):
@@ -391,17 +407,7 @@ def create_app(config: HostConfig | None = None, *, env: dict[str, str] | None =
         m.errors.labels("internal_error").inc()
         return _error_response(500, "internal_error", "internal error (logged)")
 
-    # --- per-request metrics ----------------------------------------------------------------
-    @app.middleware("http")
-    async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        t0 = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        m.latency.labels(name).observe(time.perf_counter() - t0)
-        m.requests.labels(name, str(response.status_code)).inc()
-        return response
-
+    app.add_middleware(MetricsMiddleware, metrics=m)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.server.max_body_bytes,
                        on_refuse=lambda: m.errors.labels("body_too_large").inc())
 
@@ -498,7 +504,7 @@ def create_app(config: HostConfig | None = None, *, env: dict[str, str] | None =
             state.audit_write("rehydrate_stream", principal, session=text_digest(sess.session_id),
                               restored=r.restored, deleted=r.deleted)
 
-        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+        return DuplexStreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
     @app.post("/v1/score", response_model=S.ScoreResponse, tags=["scoring"])
     async def score(req: S.ScoreRequest, principal: Principal = scoped("score")) -> dict[str, Any]:
@@ -575,13 +581,15 @@ async def _stream_ws(state: HostState, ws: WebSocket, presented_key: Callable[[A
     try:
         principal = state.keyring.authenticate(key)
         KeyRing.require(principal, "stream")
-    except AuthError as exc:
+    except AuthError as exc:  # accept, then close with a code: browsers cannot read a refused handshake
+        await ws.accept()
         await ws.close(code=4401 if exc.status == 401 else 4403, reason=exc.code)
         return
     if state.limiter is not None:
         allowed, _ = await state.limiter.take(principal.key_id)
         if not allowed:
             state.metrics.rate_limited.inc()
+            await ws.accept()
             await ws.close(code=4429, reason="rate_limited")
             return
     await ws.accept()

@@ -12,11 +12,12 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.staticfiles import StaticFiles
 
 from haltguard.host.config import HostConfig
+from haltguard.host.middleware import HeadersMiddleware
 
 __all__ = ["mount_demo", "bundle_dir", "ISOLATION_HEADERS"]
 
@@ -43,13 +44,7 @@ which builds it) and reload. The API is at <a href="/docs">/docs</a>.</p>"""
 def mount_demo(app: FastAPI, config: HostConfig) -> None:
     root = bundle_dir(config)
 
-    @app.middleware("http")
-    async def _isolation(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        path = request.url.path
-        if path == "/" or path.startswith("/bundle/"):
-            response.headers.update(ISOLATION_HEADERS)
-        return response
+    app.add_middleware(HeadersMiddleware, headers=ISOLATION_HEADERS, prefixes=("/bundle/",), exact=("/",))
 
     @app.get("/", include_in_schema=False)
     async def index() -> Any:

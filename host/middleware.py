@@ -1,6 +1,6 @@
-"""Refuse oversize bodies before anything parses them.
+"""Pure ASGI middlewares: body limits, metrics, extra headers (none buffers a body).
 
-A pure ASGI middleware: a declared ``Content-Length`` over the limit is answered with 413
+Body limits: a declared ``Content-Length`` over the limit is answered with 413
 at once; a chunked body is counted as it streams and cut off with 413 the moment it
 passes the limit (or, if the response already started, the connection is dropped).
 """
@@ -8,11 +8,12 @@ passes the limit (or, if the response already started, the connection is dropped
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Callable
 
 from starlette.exceptions import HTTPException
 
-__all__ = ["BodyLimitMiddleware"]
+__all__ = ["BodyLimitMiddleware", "MetricsMiddleware", "HeadersMiddleware"]
 
 
 class _TooLarge(HTTPException):
@@ -70,3 +71,50 @@ class BodyLimitMiddleware:
         except _TooLarge:
             if not started:
                 await self._refuse(send)
+
+
+class MetricsMiddleware:
+    """Latency histogram and request counter per route template (pure ASGI: no body buffering)."""
+
+    def __init__(self, app: Any, metrics: Any) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+        status = [500]
+
+        async def tracking_send(msg: Any) -> None:
+            if msg["type"] == "http.response.start":
+                status[0] = msg["status"]
+            await send(msg)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        finally:
+            route = scope.get("route")
+            name = getattr(route, "path", None) or ("/bundle" if scope["path"].startswith("/bundle/") else "unmatched")
+            self.metrics.latency.labels(name).observe(time.perf_counter() - t0)
+            self.metrics.requests.labels(name, str(status[0])).inc()
+
+
+class HeadersMiddleware:
+    """Extra response headers for paths with a given prefix (COOP/COEP for the demo bundle)."""
+
+    def __init__(self, app: Any, headers: dict[str, str], prefixes: tuple[str, ...], exact: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        self.prefixes, self.exact = prefixes, exact
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path in self.exact or path.startswith(self.prefixes)):
+            return await self.app(scope, receive, send)
+
+        async def add(msg: Any) -> None:
+            if msg["type"] == "http.response.start":
+                msg = {**msg, "headers": list(msg.get("headers", [])) + self.raw}
+            await send(msg)
+
+        await self.app(scope, receive, add)

@@ -1,0 +1,85 @@
+import asyncio
+import threading
+
+import pytest
+
+from haltguard.host.config import ScorerConfig
+from haltguard.host.engines import HeuristicEngine, ScoringService, TTLCache, cuda_available, load_engine
+from haltguard.paths import REPO
+
+
+class CountingEngine(HeuristicEngine):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+        self.lock = threading.Lock()
+
+    def score_pairs(self, pairs):
+        with self.lock:
+            self.calls.append(len(pairs))
+        return super().score_pairs(pairs)
+
+
+def test_micro_batching_groups_concurrent_requests_and_cache_hits():
+    eng = CountingEngine()
+    batches, hits = [], []
+
+    async def go():
+        svc = ScoringService(eng, ScorerConfig(max_batch=16, max_wait_ms=20), on_batch=batches.append, on_cache=hits.append)
+        await svc.start()
+        pairs = [(f"fact number {i}", f"claim {i}") for i in range(40)]
+        out = await asyncio.gather(*(svc.score([p]) for p in pairs))
+        again = await svc.score(pairs[:5])
+        await svc.stop()
+        return out, again
+
+    out, again = asyncio.run(go())
+    assert sum(eng.calls) == 40 and max(eng.calls) == 16 and len(eng.calls) <= 4
+    assert [o[0] for o in out[:5]] == again
+    assert hits.count(True) == 5 and hits.count(False) == 40
+
+
+def test_ttl_cache_expires_and_evicts():
+    now = [0.0]
+    c = TTLCache(2, 10, clock=lambda: now[0])
+    k = [TTLCache.key("m", "p", str(i)) for i in range(3)]
+    c.put(k[0], 0.1)
+    c.put(k[1], 0.2)
+    c.put(k[2], 0.3)
+    assert c.get(k[0]) is None and c.get(k[2]) == 0.3
+    now[0] = 11
+    assert c.get(k[2]) is None
+    assert TTLCache.key("m", "ab", "c") != TTLCache.key("m", "a", "bc")
+
+
+def test_engine_failure_falls_back_to_heuristic_or_raises(tmp_path):
+    eng, reason = load_engine(ScorerConfig(model_dir=str(tmp_path)), REPO / "models" / "default")
+    assert eng.model_id == "heuristic:1" and "manifest.json" in reason
+    with pytest.raises(RuntimeError, match="failed to load"):
+        load_engine(ScorerConfig(model_dir=str(tmp_path), fallback_heuristic=False), REPO / "models" / "default")
+
+
+def test_onnx_engine_matches_models_scorer():
+    from haltguard.models.scorer import OnnxNliScorer
+
+    eng, reason = load_engine(ScorerConfig(), REPO / "models" / "default")
+    assert reason is None and eng.description["engine"] == "onnx"
+    ref = OnnxNliScorer(REPO / "models" / "default")
+    pairs = [("The cat sat on the mat.", "A cat is on a mat."), ("Paris is in France.", "Paris is in Spain.")]
+    assert eng.score_pairs(pairs) == pytest.approx(ref.score_pairs(pairs), abs=1e-6)
+
+
+def _ort_cuda() -> bool:
+    import onnxruntime as ort
+
+    return cuda_available() and "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+@pytest.mark.skipif(not _ort_cuda(), reason="needs CUDA and onnxruntime-gpu (GPU paths are optional; CI has no GPU)")
+def test_cuda_engines_agree_with_cpu():
+    from haltguard.host.engines import OnnxEngine
+
+    cpu, _ = load_engine(ScorerConfig(device="cpu"), REPO / "models" / "default")
+    gpu = OnnxEngine(REPO / "models" / "default", "int8", "cuda", None, None)
+    pairs = [("The cat sat on the mat.", "A cat is on a mat.")] * 8
+    assert gpu.score_pairs(pairs) == pytest.approx(cpu.score_pairs(pairs), abs=1e-3)
