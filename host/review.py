@@ -11,6 +11,7 @@ such a claim is "contradicted" and its support capped at the heuristic's contrad
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from haltguard.host.engines import ScoringService
@@ -30,11 +31,11 @@ def evidence_windows(premise: str) -> list[str]:
 async def judge_claim(scoring: ScoringService, premises: list[list[str]], sentence: str) -> dict[str, Any]:
     """Support, verdict and evidence for one sentence; ``premises`` are pre-split windows."""
     best: dict[str, Any] | None = None
-    for i, windows in enumerate(premises):
-        scores = await scoring.score([(w, sentence) for w in windows])
-        for w, s in zip(windows, scores):
-            if best is None or s > best["support"]:
-                best = {"fact_index": i, "chunk": w, "support": s}
+    flat = [(i, w) for i, windows in enumerate(premises) for w in windows]
+    scores = await scoring.score([(w, sentence) for _, w in flat])
+    for (i, w), s in zip(flat, scores):
+        if best is None or s > best["support"]:
+            best = {"fact_index": i, "chunk": w, "support": s}
     support = best["support"] if best else 0.0
     verdict, contradiction = ("supported" if support >= scoring.engine.threshold else "unsupported"), None
     if best is not None:
@@ -48,10 +49,10 @@ async def judge_claim(scoring: ScoringService, premises: list[list[str]], senten
 
 async def review(scoring: ScoringService, response: str, premises: list[str]) -> dict[str, Any]:
     windows = [evidence_windows(p) for p in premises]
-    claims: list[dict[str, Any]] = []
-    for start, end in sentence_spans(response):
-        claim = await judge_claim(scoring, windows, response[start:end])
-        claims.append({**claim, "span": {"start": start, "end": end}})
+    spans = sentence_spans(response)
+    # all claims at once: their pairs meet in the micro-batcher and share forward passes
+    judged = await asyncio.gather(*(judge_claim(scoring, windows, response[a:b]) for a, b in spans))
+    claims = [{**c, "span": {"start": a, "end": b}} for c, (a, b) in zip(judged, spans)]
     coherence = min((c["support"] for c in claims), default=1.0)
     return {"approved": all(c["verdict"] == "supported" for c in claims), "coherence": coherence,
             "threshold": scoring.engine.threshold, "model": scoring.engine.model_id, "claims": claims}

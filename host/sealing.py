@@ -70,9 +70,12 @@ def _b64d(s: str) -> bytes:
     if not s or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in s):
         raise SealError("session_malformed", "session_state is not URL-safe base64")
     try:
-        return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+        raw = base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
     except (binascii.Error, ValueError):
         raise SealError("session_malformed", "session_state is not URL-safe base64") from None
+    if _b64e(raw) != s:  # non-canonical (unused low bits set): a changed blob must never pass
+        raise SealError("session_malformed", "session_state is not canonical base64")
+    return raw
 
 
 class SessionSealer:
