@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from haltguard.host.engines import ScoringService
-from haltguard.host.review import evidence_windows, judge_claim
+from haltguard.host.review import premise_windows, score_claim
 from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.halt import HaltKernel, ScoreView
 from haltguard.kernel.sentences import sentence_spans
@@ -33,7 +33,7 @@ class StreamDriver:
         self.kernel = HaltKernel(config)
         self.kernel.view.context = context
         self._last: Score | None = None
-        self._windows = [evidence_windows(context)]
+        self._windows = premise_windows([context])
 
     async def _score(self, view: ScoreView) -> Score:
         text = view.text
@@ -45,7 +45,7 @@ class StreamDriver:
             return self._last
         worst: tuple[float, dict[str, Any]] | None = None
         for sentence in parts:
-            claim = await judge_claim(self.scoring, self._windows, sentence)
+            claim = await score_claim(self.scoring, self._windows, sentence)
             if worst is None or claim["support"] < worst[0]:
                 ev = claim["evidence"] or {}
                 worst = (claim["support"], {"sentence": sentence[:300], "verdict": claim["verdict"],

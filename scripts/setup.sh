@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # All set-up for a fresh machine, idempotent: a second run with nothing changed is a no-op.
-#   - system packages (apt) the tests and the demo need, when missing
+#   - system packages (apt) the tests and the demo need, when missing (node, redis-server, chromium)
 #   - the virtual environment at .venv with haltguard installed editable (+ dev tools)
 #   - npm packages under wasm/ (Pyodide for the Node/browser runs)
 # Everything comes from PyPI, npm and Debian; nothing else is fetched.
@@ -12,6 +12,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # --- system packages -------------------------------------------------------------------
 apt_pkgs=()
 command -v node >/dev/null 2>&1 || apt_pkgs+=(nodejs npm)
+command -v redis-server >/dev/null 2>&1 || apt_pkgs+=(redis-server)   # host tests: real Redis
+[[ -x /usr/bin/chromium ]] || apt_pkgs+=(chromium)                      # browser smoke (never `playwright install`)
 if ((${#apt_pkgs[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     log "missing system packages: ${apt_pkgs[*]} (run as root or install them)"; exit 1
@@ -35,7 +37,7 @@ if [[ ! -x .venv/bin/python || ! -f "$stamp_py" || "$(cat "$stamp_py")" != "$wan
   .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
   # torch first, by exact version: pip takes the local CPU wheel (see ../shared/OFFLINE.md)
   .venv/bin/python -m pip install -q torch==2.13.0
-  .venv/bin/python -m pip install -q --no-build-isolation -e '.[dev,models]'
+  .venv/bin/python -m pip install -q --no-build-isolation -e '.[dev,models,host]'
   echo "$want_py" > "$stamp_py"
 fi
 
