@@ -167,6 +167,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from haltguard.bench.nli import run as run_nli
 
         result = run_nli(runs=args.runs)
+    elif args.what == "edge":
+        from haltguard.bench.edge import run as run_edge
+
+        result = run_edge(mobile=not args.no_mobile)
     elif args.what == "host":
         from haltguard.bench.host import run as run_host
 
@@ -206,6 +210,19 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"haltguard: demo page at http://{host}:{port}/  (API docs at /docs)", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level=args.log_level, access_log=False,
                 ws_max_size=config.server.max_body_bytes)
+    return 0
+
+
+def _cmd_bundle(args: argparse.Namespace) -> int:
+    from haltguard.bundle import build_bundle
+
+    info = build_bundle(args.out, args.model)
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    print(f"bundle in {info['out']} ({info['total_bytes'] / 1e6:.1f} MB):")
+    for part, size in info["parts_bytes"].items():
+        print(f"  {part:<24} {size / 1e6:8.2f} MB")
     return 0
 
 
@@ -277,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     sv.set_defaults(func=_cmd_serve)
 
+    bu = sub.add_parser("bundle", help="assemble the browser/Worker bundle (Pyodide, onnxruntime-web, kernel wheel, model, JS API, demo)")
+    bu.add_argument("--out", help="output folder (default build/wasm-bundle)")
+    bu.add_argument("--model", help="exported model folder (default models/default)")
+    bu.add_argument("--json", action="store_true")
+    bu.set_defaults(func=_cmd_bundle)
+
     au = sub.add_parser("audit", help="audit log tools")
     au_sub = au.add_subparsers(dest="audit_command", metavar="ACTION")
     au_sub.required = True
@@ -285,10 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     av.set_defaults(func=_cmd_audit)
 
     b = sub.add_parser("bench", help="benchmarks with side-by-side peers (numbers, not tests)")
-    b.add_argument("what", choices=["kernel", "heuristic", "detector", "nli", "host"],
+    b.add_argument("what", choices=["kernel", "heuristic", "detector", "nli", "host", "edge"],
                    help="kernel: µs/token vs Director-AI and in Pyodide; heuristic: balanced accuracy of the "
                    "model-free scorer; detector: MB/s vs Director-AI and Presidio; nli: ms/pair of the default model; "
-                   "host: p50/p99 of transform and review at fixed rates over loopback")
+                   "host: p50/p99 of transform and review at fixed rates over loopback; edge: the browser bundle "
+                   "in Chromium (boot, kernel, onnxruntime-web ms/pair, mobile profile)")
+    b.add_argument("--no-mobile", action="store_true", help="edge: skip the mobile profile")
     b.add_argument("--seconds", type=float, default=10.0, help="host: seconds per rate step")
     b.add_argument("--json", action="store_true", help="one JSON object on one line")
     b.add_argument("--tokens", type=int, default=20000)

@@ -35,7 +35,7 @@ from haltguard.host.ratelimit import MemoryRateLimiter, RedisRateLimiter, retry_
 from haltguard.host.review import review
 from haltguard.host.revocation import FileRevocation, MemoryRevocation, RedisRevocation
 from haltguard.host.sealing import SealError, SessionSealer, derive_key
-from haltguard.host.streaming import StreamDriver, word_tokens
+from haltguard.host.streaming import host_stream, word_tokens
 from haltguard.kernel.config import ConfigError, HaltConfig
 from haltguard.kernel.errors import FieldError
 from haltguard.kernel.guard import detect_json, transform_json
@@ -139,6 +139,9 @@ class HostState:
             log.warning("*" * 72)
         if c.auth.open_access:
             log.warning("haltguard: auth.open_access is on - every route is open to anyone who can reach it")
+        elif len(self.keyring) == 0:
+            log.warning("haltguard: no API keys configured - /v1 routes (except health/ready) refuse every request; "
+                        "set HALTGUARD_API_KEYS=name:key[:scope+scope] or auth.keys in the config")
 
     async def stop(self) -> None:
         if self.scoring is not None:
@@ -593,7 +596,7 @@ async def _stream_ws(state: HostState, ws: WebSocket, presented_key: Callable[[A
             await ws.close(code=4429, reason="rate_limited")
             return
     await ws.accept()
-    driver: StreamDriver | None = None
+    driver: Any = None
     max_chars = state.config.server.max_text_chars
     received = 0
 
@@ -629,7 +632,7 @@ async def _stream_ws(state: HostState, ws: WebSocket, presented_key: Callable[[A
                     halt = HaltConfig.from_dict(msg["halt"]) if msg.get("halt") is not None else state.default_halt
                 except (ConfigError, FieldError, TypeError, ValueError) as exc:
                     return await fail("invalid_halt_config", str(exc))
-                driver = StreamDriver(_need_scoring(state), context, halt)
+                driver = host_stream(_need_scoring(state), context, halt)
                 await ws.send_json({"type": "started", "config": halt.to_dict(), "model": state.scoring.engine.model_id})  # type: ignore[union-attr]
                 text = msg.get("text")
                 if isinstance(text, str):  # the host streams a whole answer itself

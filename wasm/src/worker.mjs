@@ -1,0 +1,143 @@
+// haltguard worker: Pyodide (kernel wheel) + onnxruntime-web, in a module Web Worker or in Node.
+// The page never blocks: every call is a message; Python tokenises, halts and judges,
+// onnxruntime-web runs the model, and the host's /v1/score is the fallback scorer.
+import { loadPyodide } from "./pyodide/pyodide.mjs";
+
+let py = null, hg = null, ort = null, session = null, cfg = null, remote = null;
+let threshold = 0.5, maxLength = 256;
+
+const IN_NODE = typeof process !== "undefined" && !!(process.versions && process.versions.node);
+
+async function fetchBytes(url) {
+  if (IN_NODE && String(url).startsWith("file:")) {  // Node/edge runtime reading the bundle from disk
+    const { readFile } = await import("node:fs/promises");
+    return new Uint8Array(await readFile(new URL(url)));
+  }
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`fetch ${url}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+async function runModel(pairs, lengthOverride = 0) {
+  const enc = JSON.parse(hg.encode(JSON.stringify(pairs), lengthOverride));
+  const shape = [enc.batch, enc.length];
+  const t = (a) => new ort.Tensor("int64", BigInt64Array.from(a, (x) => BigInt(x)), shape);
+  const feeds = { input_ids: t(enc.ids), attention_mask: t(enc.mask) };
+  if (session.inputNames.includes("token_type_ids")) feeds.token_type_ids = t(enc.types);
+  const out = await session.run(feeds);
+  const logits = out[session.outputNames[0]].data;
+  const k = logits.length / enc.batch, si = cfg.manifest.supported_index ?? 1, res = [];
+  for (let b = 0; b < enc.batch; b++) {
+    const row = Array.from(logits.slice(b * k, (b + 1) * k), Number);
+    const m = Math.max(...row), e = row.map((z) => Math.exp(z - m)), s = e.reduce((x, y) => x + y, 0);
+    res.push(e[si] / s);
+  }
+  return res;
+}
+
+async function scoreRemote(pairs) {
+  const r = await fetch(new URL("/v1/score", remote.hostUrl), {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(remote.apiKey ? { authorization: `Bearer ${remote.apiKey}` } : {}) },
+    body: JSON.stringify({ pairs: pairs.map(([premise, hypothesis]) => ({ premise, hypothesis })) }),
+  });
+  if (!r.ok) throw new Error(`host /v1/score: HTTP ${r.status}`);
+  const body = await r.json();
+  return body.scores;
+}
+
+let backend = "none";
+async function score(pairs) {
+  if (backend === "onnx") return runModel(pairs);
+  if (backend === "host") return scoreRemote(pairs);
+  throw new Error("no scorer: the model is off and no hostUrl was given");
+}
+
+async function init(opts) {
+  cfg = opts;
+  const base = new URL(opts.baseUrl);
+  const t0 = performance.now();
+  let indexURL = new URL("pyodide/", base).href;
+  if (IN_NODE && indexURL.startsWith("file:")) indexURL = decodeURIComponent(new URL(indexURL).pathname);
+  py = await loadPyodide({ indexURL });
+  const tBoot = performance.now() - t0;
+  const wheel = await fetchBytes(new URL(opts.wheel, base));
+  py.unpackArchive(wheel, "wheel", { extractDir: py.runPython("import site; site.getsitepackages()[0]") });
+  py.FS.writeFile("/home/pyodide/hg_worker.py", await fetchBytes(new URL("hg_worker.py", base)));
+  py.registerJsModule("hg_js", { score: async (pairsJson) => score(JSON.parse(pairsJson)) });
+  py.runPython("import sys; sys.path.insert(0, '/home/pyodide')");
+  hg = py.pyimport("hg_worker");
+  remote = opts.hostUrl ? { hostUrl: opts.hostUrl, apiKey: opts.apiKey } : null;
+  const info = { pyodideBootMs: tBoot, backend: "none" };
+  if (opts.model) {
+    const mdir = new URL(opts.model, base);
+    const manifest = JSON.parse(new TextDecoder().decode(await fetchBytes(new URL("manifest.json", mdir))));
+    const vocab = new TextDecoder().decode(await fetchBytes(new URL("vocab.txt", mdir)));
+    cfg.manifest = manifest;
+    const meta = JSON.parse(hg.setup(vocab, JSON.stringify(manifest)));
+    threshold = meta.threshold; maxLength = meta.max_length;
+    ort = await import(new URL("ort/ort.wasm.min.mjs", base).href);
+    const ortDir = new URL("ort/", base);
+    ort.env.wasm.wasmPaths = IN_NODE && ortDir.protocol === "file:" ? decodeURIComponent(ortDir.pathname) : ortDir.href;
+    ort.env.wasm.numThreads = opts.threads ?? (globalThis.crossOriginIsolated ? 2 : 1);
+    const bytes = await fetchBytes(new URL(manifest.onnx.int8, mdir));
+    const t1 = performance.now();
+    session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+    info.modelLoadMs = performance.now() - t1;
+    const t2 = performance.now();
+    await runModel([["The tower is in Paris.", "The tower is in Paris."]]);
+    info.firstScoreMs = performance.now() - t2;
+    backend = "onnx";
+    if (remote && opts.firstScoreBudgetMs != null && info.firstScoreMs > opts.firstScoreBudgetMs) {
+      backend = "host"; info.fallbackReason = `first score took ${info.firstScoreMs.toFixed(0)} ms > budget ${opts.firstScoreBudgetMs} ms`;
+    }
+    info.threads = ort.env.wasm.numThreads;
+  } else if (remote) {
+    const r = await fetch(new URL("/v1/ready", remote.hostUrl));
+    const ready = await r.json();
+    hg.setup("", JSON.stringify({ threshold: ready.model.threshold, max_length: 256 }));
+    backend = "host";
+  }
+  info.backend = backend;
+  info.threshold = threshold;
+  return info;
+}
+
+const handlers = {
+  init,
+  detect: ({ text, policy }) => JSON.parse(hg.detect(text, policy ? JSON.stringify(policy) : "")),
+  transform: ({ text, policy, session }) =>
+    JSON.parse(hg.transform(text, policy ? JSON.stringify(policy) : "", session ? JSON.stringify(session) : "")),
+  rehydrate: ({ text, session }) => JSON.parse(hg.rehydrate(text, JSON.stringify(session))),
+  score: async ({ pairs }) => ({ scores: await score(pairs), backend, threshold }),
+  modelScores: async ({ pairs, length }) => runModel(pairs, length ?? 0),
+  streamStart: ({ context, halt }) => hg.stream_start(context, halt ? JSON.stringify(halt) : ""),
+  streamFeed: async ({ id, chunk }) => JSON.parse(await hg.stream_feed(id, chunk)),
+  streamEnd: async ({ id }) => JSON.parse(await hg.stream_end(id)),
+  python: async ({ code }) => {
+    const r = await py.runPythonAsync(code);
+    return r && r.toJs ? r.toJs({ dict_converter: Object.fromEntries }) : r;
+  },
+};
+
+export async function handle(msg) {
+  const fn = handlers[msg.op];
+  if (!fn) throw new Error(`unknown op ${msg.op}`);
+  return fn(msg.args || {});
+}
+
+// In a Worker: answer messages. In Node the module is imported and `handle` called directly.
+if (typeof self !== "undefined" && typeof self.postMessage === "function" && typeof window === "undefined") {
+  let queue = Promise.resolve();
+  self.onmessage = (ev) => {
+    const { id, op, args } = ev.data;
+    // one at a time: Python state (streams) is not re-entrant across awaits of other calls
+    queue = queue.then(async () => {
+      try {
+        self.postMessage({ id, ok: true, result: await handle({ op, args }) });
+      } catch (e) {
+        self.postMessage({ id, ok: false, error: String(e && e.message ? e.message : e) });
+      }
+    });
+  };
+}

@@ -1,0 +1,130 @@
+"""The bundle in real Chromium: page + module Worker, offline, loopback only; desktop and mobile profiles."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+
+from haltguard.kernel.parity import run_cases
+from haltguard.paths import REPO
+from conftest import DEMO_KEY
+
+PAIRS = [
+    ["The Eiffel Tower is in Paris.", "The tower is in Paris."],
+    ["Paris is in France.", "Paris is in Spain."],
+    ["Gustave Eiffel's company designed and built the tower for the 1889 World's Fair. It is 330 metres tall.",
+     "The tower was built for a fair."],
+    ["Der Vertrag läuft bis 2027. Kündigung: drei Monate zum Quartalsende.", "Ünïcödé naïve café — 東京 🚀 works?"],
+    [" ".join(["word"] * 400), "A very long premise is truncated to the model window."],
+]
+
+
+def _open(browser, url, *, mobile=None, playwright=None):
+    """A context that refuses (and records) anything not on 127.0.0.1; optional mobile profile."""
+    kw = dict(playwright.devices["Pixel 7"]) if mobile else {}
+    ctx = browser.new_context(**kw)
+    requests, refused = [], []
+
+    def route(r):
+        host = urlsplit(r.request.url).hostname
+        if r.request.url.startswith("data:") or host == "127.0.0.1":
+            r.continue_()
+        else:
+            refused.append(r.request.url)
+            r.abort()
+    ctx.route("**/*", route)
+    ctx.on("request", lambda req: requests.append(req.url))
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    if mobile:
+        cdp = ctx.new_cdp_session(page)
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
+    page.goto(url)
+    info = page.evaluate("window.hg.ready")
+    return ctx, page, info, requests, refused, errors
+
+
+@pytest.fixture(scope="module", params=["desktop", "mobile"])
+def booted(request, browser, playwright, demo_host):
+    mobile = request.param == "mobile"
+    ctx, page, info, requests, refused, errors = _open(browser, f"{demo_host.url}/?key={DEMO_KEY}", mobile=mobile,
+                                                       playwright=playwright)
+    yield {"profile": request.param, "page": page, "info": info, "requests": requests, "refused": refused, "errors": errors}
+    ctx.close()
+
+
+def _py(page, code):
+    return page.evaluate("(code) => window.hg.guard.call('python', {code})", code)
+
+
+def test_boots_offline_in_a_module_worker_on_loopback_only(booted):
+    page, info = booted["page"], booted["info"]
+    assert info["backend"] == "onnx" and info["threshold"] == pytest.approx(0.385)
+    assert booted["refused"] == [] and booted["errors"] == []
+    hosts = {urlsplit(u).hostname for u in booted["requests"] if not u.startswith("data:")}
+    assert hosts == {"127.0.0.1"}
+    urls = " ".join(booted["requests"])
+    for part in ("pyodide.asm.wasm", "ort-wasm-simd-threaded.wasm", "model_int8.onnx", "haltguard_kernel-", "worker.mjs"):
+        assert part in urls, part
+    assert len(page.workers) >= 1  # the module worker does the work
+    assert page.evaluate("crossOriginIsolated") is True  # COOP/COEP from the host: ORT may use threads
+    assert _py(page, "import sys\nsys.version.split()[0]").startswith("3.14")
+
+
+def test_golden_vectors_pass_in_the_browser(booted):
+    out = json.loads(_py(booted["page"], "import json\nfrom haltguard.kernel import golden\n"
+                                         "json.dumps({'n': len(golden.load_vectors()), 'failures': golden.check_vectors()})"))
+    assert out["n"] >= 50 and out["failures"] == []
+
+
+def test_detect_transform_rehydrate_equal_cpython(booted):
+    got = json.loads(_py(booted["page"], "import json\nfrom haltguard.kernel import parity\n"
+                                         "json.dumps(parity.run_cases(), sort_keys=True, ensure_ascii=False)"))
+    assert got == json.loads(json.dumps(run_cases(), sort_keys=True, ensure_ascii=False))
+    page = booted["page"]
+    t = page.evaluate("window.hg.doTransform()")
+    assert "{{email:1}}" in t["safe_text"] and "jane.roe" not in t["safe_text"]
+    r = page.evaluate("window.hg.doRehydrate()")
+    assert r["restored_text"] == "Thanks! I will write to jane.roe@example.com and call +44 20 7946 0958 tomorrow."
+
+
+def test_onnxruntime_web_equals_python_onnxruntime(booted):
+    from haltguard.models.scorer import OnnxNliScorer
+
+    ref = OnnxNliScorer(REPO / "models" / "default").score_pairs([tuple(p) for p in PAIRS])
+    got = booted["page"].evaluate("(pairs) => window.hg.guard.call('modelScores', {pairs})", PAIRS)
+    assert len(got) == len(ref)
+    assert max(abs(a - b) for a, b in zip(got, ref)) <= 1e-5, (got, ref)
+
+
+def test_stream_halts_before_the_unsupported_sentence(booted, artifacts):
+    page = booted["page"]
+    run = page.evaluate("window.hg.run({delay: 0})")
+    frames = run["frames"]
+    released = "".join(f["text"] for f in frames if f["type"] == "release")
+    halt = next(f for f in frames if f["type"] == "halt")
+    assert "1950" in halt["evidence"]["sentence"] and halt["reason"] == "hard_limit"
+    assert "1950" not in released and "Napoleon" not in released
+    assert released.startswith("The Eiffel Tower stands on the Champ de Mars in Paris.")
+    assert page.locator("#halt").is_visible() and "hard_limit" in page.locator("#halt-reason").inner_text()
+    assert "1950" not in page.locator("#answer").inner_text()
+    shot = artifacts / f"demo-halt-{booted['profile']}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_server_fallback_when_model_is_off_or_too_slow(browser, playwright, demo_host):
+    for query in ("model=none", "budget=0"):
+        ctx, page, info, _, refused, errors = _open(browser, f"{demo_host.url}/?key={DEMO_KEY}&{query}", playwright=playwright)
+        try:
+            assert info["backend"] == "host" and refused == [] and errors == []
+            if query == "budget=0":
+                assert "budget" in info["fallbackReason"]
+            frames = page.evaluate("window.hg.run({delay: 0})")["frames"]
+            released = "".join(f["text"] for f in frames if f["type"] == "release")
+            assert any(f["type"] == "halt" for f in frames) and "1950" not in released
+        finally:
+            ctx.close()
