@@ -12,7 +12,7 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.staticfiles import StaticFiles
 
@@ -47,10 +47,11 @@ def mount_demo(app: FastAPI, config: HostConfig) -> None:
     app.add_middleware(HeadersMiddleware, headers=ISOLATION_HEADERS, prefixes=("/bundle/",), exact=("/",))
 
     @app.get("/", include_in_schema=False)
-    async def index() -> Any:
+    async def index(request: Request) -> Any:
         page = root / "index.html"
         if not page.exists():
             return HTMLResponse(_NOT_BUILT)
-        return RedirectResponse("/bundle/index.html")
+        query = request.url.query
+        return RedirectResponse("/bundle/index.html" + (f"?{query}" if query else ""))
 
     app.mount("/bundle", StaticFiles(directory=root, check_dir=False), name="bundle")

@@ -12,11 +12,11 @@ import pytest
 
 from haltguard.paths import REPO
 from haltguard.testing import HostProcess
+from webenv import DEMO_KEY
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DEMO_KEY = "demo-page-key-0123456789abcdef"
 ARTIFACTS = REPO / "build" / "test-artifacts"
 
 

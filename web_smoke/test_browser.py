@@ -9,7 +9,7 @@ import pytest
 
 from haltguard.kernel.parity import run_cases
 from haltguard.paths import REPO
-from conftest import DEMO_KEY
+from webenv import DEMO_KEY
 
 PAIRS = [
     ["The Eiffel Tower is in Paris.", "The tower is in Paris."],
@@ -91,13 +91,27 @@ def test_detect_transform_rehydrate_equal_cpython(booted):
     assert r["restored_text"] == "Thanks! I will write to jane.roe@example.com and call +44 20 7946 0958 tomorrow."
 
 
-def test_onnxruntime_web_equals_python_onnxruntime(booted):
+def model_parity(ours, pairs):
+    """Browser/Node scores equal Python onnxruntime's (<= 1e-5): each pair alone, then all in one padded batch.
+
+    This holds because the default int8 model quantizes weights only (see
+    haltguard.models.export.quantize_int8); with dynamic int8 activations the two runtimes
+    differed by up to 1.2e-2, which this test caught.
+    """
     from haltguard.models.scorer import OnnxNliScorer
 
-    ref = OnnxNliScorer(REPO / "models" / "default").score_pairs([tuple(p) for p in PAIRS])
-    got = booted["page"].evaluate("(pairs) => window.hg.guard.call('modelScores', {pairs})", PAIRS)
+    sc = OnnxNliScorer(REPO / "models" / "default")
+    for p in pairs:
+        got, ref = ours([p]), sc.score_pairs([tuple(p)])
+        assert abs(got[0] - ref[0]) <= 1e-5, (p, got, ref)
+    got, ref = ours(pairs), sc.score_pairs([tuple(p) for p in pairs])
     assert len(got) == len(ref)
     assert max(abs(a - b) for a, b in zip(got, ref)) <= 1e-5, (got, ref)
+
+
+def test_onnxruntime_web_equals_python_onnxruntime(booted):
+    page = booted["page"]
+    model_parity(lambda pairs: page.evaluate("(pairs) => window.hg.guard.call('modelScores', {pairs})", pairs), PAIRS)
 
 
 def test_stream_halts_before_the_unsupported_sentence(booted, artifacts):

@@ -10,21 +10,25 @@ import pytest
 
 from haltguard.kernel.parity import run_cases
 from haltguard.paths import REPO
-from test_browser import PAIRS
+from test_browser import PAIRS, model_parity
 
 pytestmark = pytest.mark.node
 
 
-@pytest.fixture(scope="module")
-def edge_run(bundle, tmp_path_factory):
+def _node(bundle, pairs, tmp):  # one Node process: boot, golden, parity, scores
     if shutil.which("node") is None:
         pytest.fail("node is required: run scripts/setup.sh")
-    pairs = tmp_path_factory.mktemp("edge") / "pairs.json"
-    pairs.write_text(json.dumps(PAIRS))
-    proc = subprocess.run(["node", str(REPO / "web_smoke" / "node" / "edge_smoke.mjs"), bundle["out"], str(pairs)],
+    f = tmp / "pairs.json"
+    f.write_text(json.dumps(pairs))
+    proc = subprocess.run(["node", str(REPO / "web_smoke" / "node" / "edge_smoke.mjs"), bundle["out"], str(f)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def edge_run(bundle, tmp_path_factory):
+    return _node(bundle, PAIRS, tmp_path_factory.mktemp("edge"))
 
 
 def test_golden_vectors_and_parity_in_node(edge_run):
@@ -35,7 +39,7 @@ def test_golden_vectors_and_parity_in_node(edge_run):
 
 
 def test_onnxruntime_web_in_node_equals_python(edge_run):
-    from haltguard.models.scorer import OnnxNliScorer
+    def ours(pairs):
+        return edge_run["scores"] if pairs == PAIRS else [edge_run["single"][PAIRS.index(pairs[0])]]
 
-    ref = OnnxNliScorer(REPO / "models" / "default").score_pairs([tuple(p) for p in PAIRS])
-    assert max(abs(a - b) for a, b in zip(edge_run["scores"], ref)) <= 1e-5
+    model_parity(ours, PAIRS)

@@ -1,7 +1,7 @@
 """`haltguard train`: train the default model, export it, measure it, write its model card.
 
 One command from the PyPI encoder to the shipped folder (models/default): train (time-boxed,
-seeded) -> export (fp32 ONNX, signed per-channel int8, fp16) -> accuracy of fp32 and int8 on
+seeded) -> export (fp32 ONNX, weight-only int8, fp16) -> accuracy of fp32 and int8 on
 the dev split with the dev threshold, lexical baseline beside it -> manifest + README.md.
 Only the int8 model, the tokenizer files and the manifest are committed; fp32/fp16 are
 rebuilt by this command (see the model card for why).

@@ -11,7 +11,7 @@ from websockets.sync.client import connect
 
 from haltguard.host.audit import verify
 from haltguard.kernel.demo import ANSWER, CONTEXT
-from conftest import ADMIN_KEY, READER_KEY, TENANT_KEY, auth
+from hostenv import ADMIN_KEY, READER_KEY, TENANT_KEY, auth
 
 PII = "Mail john.doe@example.com or call +49 30 1234567; card 4111 1111 1111 1111."
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from haltguard.testing import HostProcess
-from conftest import auth, base_config
+from hostenv import auth, base_config
 
 LIMITED_KEY = "limited-key-0123456789abcdef"
 PII = "Contact alice@example.com, phone +1 415 555 0100."

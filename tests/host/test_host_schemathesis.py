@@ -7,7 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from haltguard.testing import HostProcess
-from conftest import auth, base_config
+from hostenv import auth, base_config
 
 
 @pytest.fixture(scope="module")

@@ -93,5 +93,28 @@ def test_long_premises_are_chunked_not_cut():
     chunks = premise_chunks(premise, "The tower is 330 metres tall.", sc.count_tokens, 64)
     assert len(chunks) > 5 and "330 metres" in chunks[-1]
     assert all(sc.count_tokens(c) <= 64 for c in chunks)
-    # the supporting sentence sits far beyond the window, yet it is found
-    assert sc.score(premise, "The tower is 330 metres tall.") > sc.score_pairs([(premise, "The tower is 330 metres tall.")])[0]
+    # the supporting sentence sits far beyond the window, yet it is scored: the score is the
+    # maximum over all windows, the last of which holds it (a truncating scorer never sees it)
+    h = "The tower is 330 metres tall."
+    per_chunk = sc.score_pairs([(c, h) for c in chunks])
+    assert sc.score(premise, h) == pytest.approx(max(per_chunk), abs=1e-9)
+    assert sc.score_pairs([(chunks[-1], h)])[0] == pytest.approx(per_chunk[-1], abs=1e-6)
+
+
+@shipped
+def test_cpu_host_expands_weight_only_int8_to_the_same_scores():
+    from haltguard.models.scorer import OnnxNliScorer
+
+    pairs = [("The Eiffel Tower is in Paris.", "The tower is in Paris."),
+             (" ".join(["Filler words about nothing."] * 60), "The tower is tall.")]
+    plain = OnnxNliScorer(DEFAULT_MODEL_DIR, "int8", expand_weights=False)
+    expanded = OnnxNliScorer(DEFAULT_MODEL_DIR, "int8")
+    assert expanded.expanded and not plain.expanded
+    import onnx
+
+    from haltguard.models.scorer import dequantize_weight_only
+
+    ops = {n.op_type for n in onnx.load_from_string(dequantize_weight_only(DEFAULT_MODEL_DIR / "model_int8.onnx")).graph.node}
+    assert "MatMulNBits" not in ops and "MatMul" in ops
+    a, b = plain.score_pairs(pairs), expanded.score_pairs(pairs)
+    assert max(abs(x - y) for x, y in zip(a, b)) <= 1e-5

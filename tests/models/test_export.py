@@ -77,8 +77,10 @@ def test_export_quantize_validate(tmp_path, build, supported):
     import onnx
 
     q = onnx.load(str(out / "model_int8.onnx"))
-    assert any(n.op_type in ("DynamicQuantizeLinear", "MatMulInteger", "DynamicQuantizeMatMul") for n in q.graph.node)
-    assert {i.data_type for i in q.graph.initializer} & {onnx.TensorProto.INT8}
+    ops = {n.op_type for n in q.graph.node}
+    assert "MatMulNBits" in ops  # 8-bit weights ...
+    assert not ops & {"DynamicQuantizeLinear", "MatMulInteger", "DynamicQuantizeMatMul"}  # ... float activations
+    assert {i.data_type for i in q.graph.initializer} & {onnx.TensorProto.INT8, onnx.TensorProto.UINT8}
 
 
 def test_export_rejects_non_checkpoint(tmp_path):
