@@ -58,16 +58,6 @@ class Span(BaseModel):
     end: int
 
 
-class Finding(BaseModel):
-    type: str
-    start: int
-    end: int
-    value: str
-    score: float
-
-    model_config = ConfigDict(extra="allow")
-
-
 class DetectResponse(BaseModel):
     findings: list[dict[str, Any]]
     prompt_security: dict[str, Any]

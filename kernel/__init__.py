@@ -39,6 +39,9 @@ _LAZY = {
     "BlockedInput": "haltguard.kernel.pseudonymize",
     "scan_prompt": "haltguard.kernel.injection",
     "WordPieceTokenizer": "haltguard.kernel.tokenizer",
+    "ClaimStream": "haltguard.kernel.driver",
+    "judge_claim": "haltguard.kernel.claims",
+    "evidence_windows": "haltguard.kernel.claims",
 }
 
 

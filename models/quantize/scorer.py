@@ -140,7 +140,7 @@ def dequantize_weight_only(path: str | Path) -> bytes:
         if n.op_type != "MatMulNBits" or attrs.get("bits") != 8 or len(n.input) > 3 and n.input[3]:
             nodes.append(n)
             continue
-        k, nn, block = int(attrs["K"]), int(attrs["N"]), int(attrs["block_size"])
+        k, nn = int(attrs["K"]), int(attrs["N"])
         q = numpy_helper.to_array(inits[n.input[1]]).astype(np.float32)        # [N, blocks, block]
         scales = numpy_helper.to_array(inits[n.input[2]]).astype(np.float32)   # [N, blocks]
         w = ((q - 128.0) * scales[:, :, None]).reshape(nn, -1)[:, :k]          # symmetric: zero point 128
