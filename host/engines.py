@@ -193,6 +193,7 @@ class ScoringService:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="haltguard-model")
         self._on_batch = on_batch or (lambda n: None)
         self._on_cache = on_cache or (lambda hit: None)
+        self._inflight: dict[bytes, asyncio.Future[float]] = {}  # identical pairs in flight share one slot
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
@@ -253,14 +254,21 @@ class ScoringService:
             if hit is not None:
                 out[i] = hit
                 continue
-            fut: asyncio.Future[float] = loop.create_future()
-            self._queue.put_nowait(((p, h), fut))
+            fut = self._inflight.get(k)
+            if fut is None:
+                fut = loop.create_future()
+                self._inflight[k] = fut
+                fut.add_done_callback(lambda f, k=k: self._settle(k, f))
+                self._queue.put_nowait(((p, h), fut))
             waits.append((i, k, fut))
-        for i, k, fut in waits:
-            v = await fut
-            self.cache.put(k, v)
-            out[i] = v
+        for i, _k, fut in waits:
+            out[i] = await asyncio.shield(fut)
         return [float(v) for v in out]  # type: ignore[arg-type]
+
+    def _settle(self, k: bytes, fut: asyncio.Future[float]) -> None:
+        self._inflight.pop(k, None)
+        if not fut.cancelled() and fut.exception() is None:
+            self.cache.put(k, fut.result())
 
     async def score_chunks(self, premise: str, hypothesis: str) -> list[tuple[str, float]]:
         """Support of ``hypothesis`` by each premise window (long premises are never cut off)."""

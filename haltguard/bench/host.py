@@ -74,9 +74,12 @@ async def _step(port: int, path: str, bodies: list[dict[str, Any]], rate: float,
 
     async def worker() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        for _ in range(5):  # warm-up (the same body: fresh bodies stay fresh)
-            await _fetch(reader, writer, requests[-1])
-        ready.set_result(None) if not ready.done() else None
+        async with warm_lock:  # warm-up one connection at a time (the same body: fresh bodies stay fresh)
+            for _ in range(3):
+                await _fetch(reader, writer, requests[-1])
+        warmed.append(1)
+        if len(warmed) == connections and not ready.done():
+            ready.set_result(None)
         while True:
             item = await queue.get()
             if item is None:
@@ -105,6 +108,8 @@ async def _step(port: int, path: str, bodies: list[dict[str, Any]], rate: float,
         writer.close()
 
     ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    warm_lock = asyncio.Lock()
+    warmed: list[int] = []
     workers = [asyncio.create_task(worker()) for _ in range(connections)]
     await ready
     await asyncio.sleep(0.2)

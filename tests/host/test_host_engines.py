@@ -83,3 +83,17 @@ def test_cuda_engines_agree_with_cpu():
     gpu = OnnxEngine(REPO / "models" / "default", "int8", "cuda", None, None)
     pairs = [("The cat sat on the mat.", "A cat is on a mat.")] * 8
     assert gpu.score_pairs(pairs) == pytest.approx(cpu.score_pairs(pairs), abs=1e-3)
+
+
+def test_identical_pairs_in_flight_share_one_model_slot():
+    eng = CountingEngine()
+
+    async def go():
+        svc = ScoringService(eng, ScorerConfig(max_batch=64, max_wait_ms=20))
+        await svc.start()
+        out = await asyncio.gather(*(svc.score([("same fact", "same claim")]) for _ in range(30)))
+        await svc.stop()
+        return out
+
+    out = asyncio.run(go())
+    assert sum(eng.calls) == 1 and len({o[0] for o in out}) == 1
