@@ -32,7 +32,7 @@ from haltguard.host.engines import ScoringService, load_engine
 from haltguard.host.middleware import BodyLimitMiddleware, MetricsMiddleware
 from haltguard.host.metrics import HostMetrics
 from haltguard.host.ratelimit import MemoryRateLimiter, RedisRateLimiter, retry_after_header
-from haltguard.host.review import review
+from haltguard.host.review import premise_windows, review
 from haltguard.host.revocation import FileRevocation, MemoryRevocation, RedisRevocation
 from haltguard.host.sealing import SealError, SessionSealer, derive_key
 from haltguard.host.streaming import host_stream, word_tokens
@@ -40,6 +40,7 @@ from haltguard.kernel.config import ConfigError, HaltConfig
 from haltguard.kernel.errors import FieldError
 from haltguard.kernel.guard import detect_json, transform_json
 from haltguard.kernel.policy import OutputProtectionRule, Policy, PromptSecurityRule
+from haltguard.kernel.sentences import sentence_spans
 from haltguard.kernel.pseudonymize import BlockedInput, BlockedOutput, Session, StreamingRehydrator, protect_output, rehydrate
 
 __all__ = ["create_app", "ApiError", "HostState"]
@@ -338,6 +339,9 @@ async def op_review(state: HostState, principal: Principal, req: S.ReviewRequest
     for i, p in enumerate(premises):
         _check_text(state, p, f"facts[{i}]")
     _check_text(state, req.response, "response")
+    work = len(sentence_spans(req.response)) * len(premise_windows(premises))
+    if work > state.config.server.max_review_pairs:
+        raise ApiError(413, "review_too_large", f"{work} claim x evidence pairs (limit {state.config.server.max_review_pairs})")
     out = await review(_need_scoring(state), req.response, premises)
     state.audit_write("review", principal, text=text_digest(req.response), approved=out["approved"],
                       coherence=round(out["coherence"], 4), claims=len(out["claims"]))
@@ -628,6 +632,8 @@ async def _stream_ws(state: HostState, ws: WebSocket, presented_key: Callable[[A
                 context = msg.get("context")
                 if not isinstance(context, str) or not context.strip():
                     return await fail("no_context", "start needs a non-empty context string")
+                if len(premise_windows([context])) > state.config.server.max_review_pairs:
+                    return await fail("context_too_large", "the context has more evidence windows than server.max_review_pairs")
                 try:
                     halt = HaltConfig.from_dict(msg["halt"]) if msg.get("halt") is not None else state.default_halt
                 except (ConfigError, FieldError, TypeError, ValueError) as exc:

@@ -32,6 +32,7 @@ class ServerConfig(_Strict):
     max_text_chars: int = Field(200_000, ge=1)
     max_pairs: int = Field(256, ge=1, description="pairs per /v1/score request")
     max_batch_items: int = Field(64, ge=1, description="items per /v1/batch request")
+    max_review_pairs: int = Field(4096, ge=1, description="claims x evidence windows one /v1/review may score")
     demo: bool = Field(True, description="serve the browser bundle and demo page at /")
     bundle_dir: str | None = Field(None, description="built wasm bundle; default: build/wasm-bundle")
 

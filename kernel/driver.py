@@ -55,11 +55,14 @@ class ClaimStream:
         k = self.kernel
         while k.score_due and not k.halted:
             self._last = None
+            before = k.scored_upto
             events = await ascore_once(k, self._score)
             last = self._last
             frames.append({"type": "score", "upto": k.scored_upto, "value": None if last is None else last.value,
                            "evidence": None if last is None else last.evidence})
             frames += [ev.to_dict() for ev in events]
+            if k.scored_upto == before:  # nothing advanced (e.g. a late score): ask again on the next chunk
+                break
         return frames
 
     async def feed(self, chunk: str) -> list[dict[str, Any]]:

@@ -116,6 +116,7 @@ def test_bad_input_gets_coded_4xx(client, host):
         (client.post("/v1/score", json={"pairs": [{"premise": "a", "hypothesis": "b"}] * 257}, headers=h), 413),
         (client.post("/v1/rehydrate", json={"output": "x", "session_state": "hg1.k9.ZGVmYXVsdA.AAAA"}, headers=h), 400),
         (client.post("/v1/review", json={"response": "x"}, headers=h), 422),
+        (client.post("/v1/review", json={"response": "A b. " * 300, "context": "C d. " * 20}, headers=h), 413),
     ]
     for r, status in cases:
         assert r.status_code == status, r.text
