@@ -28,6 +28,7 @@ _CANDIDATE = re.compile(
     "[" + re.escape(_TERMINATORS) + "]+[" + re.escape(_CLOSERS) + "]*|\n[ \t\r\f\v]*\n"
 )
 _TRIGGER = frozenset(_TERMINATORS + "\n")
+_TRAILING_NEWLINE = re.compile("\n[ \t\r\f\v]*\\Z")
 _CJK_STOPS = frozenset("\u3002\uff01\uff1f")
 _WORD_BEFORE = re.compile(r"([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.?$")
 
@@ -152,11 +153,13 @@ class SentenceTracker:
         win, base = self._win, self._win_start
         pos = self._scan - base
         undecided = -1
+        consumed = pos  # end of the last decided candidate: a later hold may not start inside it
         for m in _CANDIDATE.finditer(win, pos):
             verdict = _decide(win, m.start(), m.end(), final)
             if verdict is None:
                 undecided = m.start()
                 break
+            consumed = m.end()
             if verdict:
                 cut = base + (m.start() if m.group()[0] == "\n" else m.end())
                 tok = self._token_position(cut)
@@ -164,9 +167,11 @@ class SentenceTracker:
                     self._last = tok
                     found.append(tok)
         self._scan = base + undecided if undecided >= 0 else self._total
-        # A trailing lone "\n" may become a paragraph break: keep it undecided.
-        if undecided < 0 and win.endswith("\n") and not final:
-            self._scan = self._total - 1
+        # A trailing "\n" (plus spaces/tabs) may still become a paragraph break: keep it undecided.
+        if undecided < 0 and not final:
+            tail = _TRAILING_NEWLINE.search(win, consumed)
+            if tail is not None:
+                self._scan = base + tail.start()
         # trim resolved context
         keep_from = min(self._scan - base, len(win)) - self._KEEP
         if keep_from > self._KEEP:

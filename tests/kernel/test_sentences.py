@@ -78,3 +78,10 @@ def test_tracker_trims_its_window_on_long_streams():
         tr.push(" word")
     assert len(tr._win) < 400
     assert tr.push(". Next") == [20001]
+
+
+def test_streaming_paragraph_break_split_across_chunks_regressions():
+    # found by hypothesis on a clean CI run: "\n " then "\n" is a paragraph break; a "\n\n"
+    # already decided must not be re-read as the start of another one
+    for chunks in ([" ?ba\n ", "\n)e.g x\n"], ["AA", "\n\n", "\n'A!"], ["a.\n", " \t", "\nB"]):
+        assert _stream_boundaries(chunks) == _expected(chunks), chunks
