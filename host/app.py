@@ -96,7 +96,9 @@ class HostState:
         if self.dev_secret:
             keys = [("dev", secrets.token_urlsafe(48))]
         self.sealer = SessionSealer(keys, config.session.ttl_s)
-        self._hmac_key = derive_key(keys[-1][1], keys[-1][0], "revocation-hmac")
+        rev_secret = config.revocation.hmac_secret
+        self._hmac_key = (derive_key(rev_secret, "revocation", "revocation-hmac") if rev_secret
+                          else derive_key(keys[-1][1], keys[-1][0], "revocation-hmac"))
         self.redis: Any = None
         self.revocation: Any = None
         self.limiter: Any = None
@@ -622,8 +624,9 @@ async def _stream_ws(state: HostState, ws: WebSocket, presented_key: Callable[[A
                 return await fail("stream_too_long", f"more than {max_chars * 2} characters received")
             try:
                 msg = json.loads(raw)
-                assert isinstance(msg, dict)
-            except (json.JSONDecodeError, AssertionError):
+            except json.JSONDecodeError:
+                msg = None
+            if not isinstance(msg, dict):
                 return await fail("invalid_json", "every message must be a JSON object")
             kind = msg.get("type")
             if kind == "start":

@@ -74,6 +74,9 @@ class SessionConfig(_Strict):
 class RevocationConfig(_Strict):
     backend: Literal["memory", "file", "redis"] = "memory"
     path: str | None = None
+    hmac_secret: str | None = Field(None, min_length=32, description=(
+        "keys the stored digests; default: derived from the oldest session key, so set this "
+        "before you ever retire that key, or earlier revocations stop matching"))
 
     @model_validator(mode="after")
     def _path(self) -> "RevocationConfig":
