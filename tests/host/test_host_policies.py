@@ -1,0 +1,50 @@
+"""Policies from a folder, config-wide overrides, output protection (in-process app, real lifespan)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from haltguard.host.app import create_app
+from haltguard.host.config import load_config
+from hostenv import ADMIN_KEY, auth
+
+
+@pytest.fixture
+def client(tmp_path):
+    pol = tmp_path / "policies"
+    pol.mkdir()
+    (pol / "strict.yaml").write_text("entities:\n  email: {action: block}\n")
+    (pol / "masking.json").write_text(json.dumps({"default_action": {"action": "mask"}}))
+    cfg = load_config(data={
+        "auth": {"keys": [{"name": "a", "key": ADMIN_KEY}]},
+        "session": {"keys": [{"kid": "k1", "secret": "s" * 40}]},
+        "detector": {"policies_dir": str(pol), "default_policy": "masking"},
+        "output_protection": {"mode": "strict", "action": "redact"},
+        "scorer": {"engine": "heuristic"}, "server": {"demo": False},
+    })
+    with TestClient(create_app(cfg)) as c:
+        yield c
+
+
+def test_named_policies_default_policy_and_output_protection(client):
+    r = client.post("/v1/transform", json={"input": "mail a.b@example.com", "policy": "strict"}, headers=auth())
+    assert r.status_code == 422 and r.json()["error"]["code"] == "input_blocked"
+    r = client.post("/v1/transform", json={"input": "call +49 30 1234567"}, headers=auth()).json()
+    assert "1234567" not in r["safe_text"] and "{{" not in r["safe_text"]  # default policy masks
+    st = client.post("/v1/transform", json={"input": "x", "policy": "default"}, headers=auth()).json()["session_state"]
+    out = client.post("/v1/rehydrate", json={"output": "Sure, reach me at leak@example.org.", "session_state": st},
+                      headers=auth()).json()
+    assert out["restored_text"] == "Sure, reach me at [REDACTED:email]."
+    assert out["output_protection"] == {"action": "redact", "types": ["email"]}
+
+
+def test_bad_policy_file_stops_start_up(tmp_path):
+    pol = tmp_path / "p"
+    pol.mkdir()
+    (pol / "broken.yaml").write_text("entities:\n  email: {action: explode}\n")
+    cfg = load_config(data={"detector": {"policies_dir": str(pol)}, "scorer": {"engine": "heuristic"}})
+    with pytest.raises(ValueError, match="broken.yaml"):
+        create_app(cfg)
