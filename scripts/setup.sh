@@ -13,7 +13,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 apt_pkgs=()
 command -v node >/dev/null 2>&1 || apt_pkgs+=(nodejs npm)
 command -v redis-server >/dev/null 2>&1 || apt_pkgs+=(redis-server)   # host tests: real Redis
-[[ -x /usr/bin/chromium ]] || apt_pkgs+=(chromium)                      # browser smoke (never `playwright install`)
+[[ -x /usr/bin/chromium ]] || apt_pkgs+=(chromium)                      # browser smoke (Debian Chromium; Playwright never downloads a browser here)
 if ((${#apt_pkgs[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     log "missing system packages: ${apt_pkgs[*]} (run as root or install them)"; exit 1

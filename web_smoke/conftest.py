@@ -1,6 +1,6 @@
 """Browser smoke fixtures: Debian Chromium through pytest-playwright, the bundle served by a real host.
 
-Never `playwright install`: the browser is /usr/bin/chromium (scripts/setup.sh installs it from
+Playwright never downloads a browser here: it is /usr/bin/chromium (scripts/setup.sh installs it from
 Debian), launched with the flags ../shared/OFFLINE.md lists.
 """
 
