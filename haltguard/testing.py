@@ -20,7 +20,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["free_port", "RedisServer", "HostProcess", "wait_http"]
+__all__ = ["free_port", "RedisServer", "HostProcess", "wait_http", "CHROMIUM", "CHROMIUM_ARGS"]
+
+# Debian's Chromium and the flags that keep it offline and headless (see ../shared/OFFLINE.md).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def free_port() -> int:

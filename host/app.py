@@ -32,11 +32,12 @@ from haltguard.host.engines import ScoringService, load_engine
 from haltguard.host.middleware import BodyLimitMiddleware, MetricsMiddleware
 from haltguard.host.metrics import HostMetrics
 from haltguard.host.ratelimit import MemoryRateLimiter, RedisRateLimiter, retry_after_header
-from haltguard.host.review import premise_windows, review
+from haltguard.host.review import review
 from haltguard.host.revocation import FileRevocation, MemoryRevocation, RedisRevocation
 from haltguard.host.sealing import SealError, SessionSealer, derive_key
-from haltguard.host.streaming import host_stream, word_tokens
+from haltguard.kernel.claims import premise_windows
 from haltguard.kernel.config import ConfigError, HaltConfig
+from haltguard.kernel.driver import ClaimStream, word_tokens
 from haltguard.kernel.errors import FieldError
 from haltguard.kernel.guard import detect_json, transform_json
 from haltguard.kernel.policy import OutputProtectionRule, Policy, PromptSecurityRule
@@ -641,8 +642,9 @@ async def _stream_ws(state: HostState, ws: WebSocket, presented_key: Callable[[A
                     halt = HaltConfig.from_dict(msg["halt"]) if msg.get("halt") is not None else state.default_halt
                 except (ConfigError, FieldError, TypeError, ValueError) as exc:
                     return await fail("invalid_halt_config", str(exc))
-                driver = host_stream(_need_scoring(state), context, halt)
-                await ws.send_json({"type": "started", "config": halt.to_dict(), "model": state.scoring.engine.model_id})  # type: ignore[union-attr]
+                scoring = _need_scoring(state)
+                driver = ClaimStream(scoring.score, scoring.engine.threshold, context, halt)
+                await ws.send_json({"type": "started", "config": halt.to_dict(), "model": scoring.engine.model_id})
                 text = msg.get("text")
                 if isinstance(text, str):  # the host streams a whole answer itself
                     for tok in word_tokens(text):

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
+from haltguard.kernel.driver import DEFAULT_STREAM_HALT
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = ["HostConfig", "ConfigFileError", "load_config", "expand_env", "ALL_SCOPES"]
@@ -138,10 +139,7 @@ class PromptSecurityConfig(_Strict):
 class HaltDefaults(_Strict):
     """The halt config a /v1/stream client gets when it sends none (kernel HaltConfig dict)."""
 
-    config: dict[str, Any] = Field(default_factory=lambda: {
-        "hard_limit": 0.2, "soft_limit": 0.45, "window": {"size": 3, "threshold": 0.35}, "trend": None,
-        "cadence": {"mode": "sentence", "max_tokens": 48},
-    })
+    config: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_STREAM_HALT))
 
 
 class HostConfig(_Strict):

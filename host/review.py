@@ -11,14 +11,10 @@ import asyncio
 from typing import Any
 
 from haltguard.host.engines import ScoringService
-from haltguard.kernel.claims import evidence_windows, judge_claim
+from haltguard.kernel.claims import judge_claim, premise_windows
 from haltguard.kernel.sentences import sentence_spans
 
-__all__ = ["review", "score_claim", "premise_windows"]
-
-
-def premise_windows(premises: list[str]) -> list[tuple[int, str]]:
-    return [(i, w) for i, p in enumerate(premises) for w in evidence_windows(p)]
+__all__ = ["review", "score_claim"]
 
 
 async def score_claim(scoring: ScoringService, windows: list[tuple[int, str]], sentence: str) -> dict[str, Any]:

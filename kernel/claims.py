@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from haltguard.kernel.heuristic import CONTRADICTION_CAP, heuristic_support
 from haltguard.kernel.sentences import split_sentences
 
-__all__ = ["evidence_windows", "judge_claim"]
+__all__ = ["evidence_windows", "premise_windows", "judge_claim"]
 
 
 def evidence_windows(premise: str) -> list[str]:
@@ -23,6 +23,11 @@ def evidence_windows(premise: str) -> list[str]:
     if len(sents) == 1:
         return sents
     return sents + [f"{a} {b}" for a, b in zip(sents, sents[1:])]
+
+
+def premise_windows(premises: Sequence[str]) -> list[tuple[int, str]]:
+    """``(premise index, window)`` for every evidence window of every premise."""
+    return [(i, w) for i, p in enumerate(premises) for w in evidence_windows(p)]
 
 
 def judge_claim(sentence: str, windows: Sequence[tuple[int, str]], scores: Sequence[float],

@@ -8,7 +8,6 @@ means the wrong sentence is never shown.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable
 
 from haltguard.kernel.config import Cadence, HaltConfig, WindowRule
@@ -45,7 +44,9 @@ DEMO_CONFIG = HaltConfig(
 
 def demo_tokens(text: str = ANSWER) -> list[str]:
     """Word-and-space tokens, the way LLM streams usually arrive."""
-    return re.findall(r"\s*\S+", text)
+    from haltguard.kernel.driver import word_tokens
+
+    return word_tokens(text)
 
 
 def run_demo(on_event: Callable[[Event], Any] | None = None) -> HaltRecord:

@@ -8,15 +8,28 @@ the kernel's (``ascore_once``), judging is ``haltguard.kernel.claims``.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Awaitable, Callable, Sequence
 
-from haltguard.kernel.claims import evidence_windows, judge_claim
+from haltguard.kernel.claims import judge_claim, premise_windows
 from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.halt import HaltKernel, ScoreView
 from haltguard.kernel.sentences import sentence_spans
 from haltguard.kernel.stream import Score, ascore_once
 
-__all__ = ["ClaimStream", "PairScorer"]
+__all__ = ["ClaimStream", "PairScorer", "DEFAULT_STREAM_HALT", "word_tokens"]
+
+# The halt settings a guarded stream gets when its caller sends none (host and browser alike):
+# calibrated for claim judging with the default NLI model (threshold ~0.39, conflicts capped at 0.15).
+DEFAULT_STREAM_HALT: dict[str, Any] = {
+    "hard_limit": 0.2, "soft_limit": 0.45, "window": {"size": 3, "threshold": 0.35}, "trend": None,
+    "cadence": {"mode": "sentence", "max_tokens": 48},
+}
+
+
+def word_tokens(text: str) -> list[str]:
+    """Split a whole answer into the word-and-space tokens LLM streams usually deliver (lossless)."""
+    return re.findall(r"\s*\S+", text) + ([m] if (m := text[len(text.rstrip()):]) else [])
 
 PairScorer = Callable[[Sequence[tuple[str, str]]], Awaitable[Sequence[float]]]
 
@@ -27,7 +40,7 @@ class ClaimStream:
         self.threshold = threshold
         self.kernel = HaltKernel(config)
         self.kernel.view.context = context
-        self.windows = [(0, w) for w in evidence_windows(context)]
+        self.windows = premise_windows([context])
         self._last: Score | None = None
 
     async def judge(self, sentence: str) -> dict[str, Any]:

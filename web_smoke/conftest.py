@@ -11,12 +11,9 @@ from pathlib import Path
 import pytest
 
 from haltguard.paths import REPO
-from haltguard.testing import HostProcess
+from haltguard.testing import CHROMIUM, CHROMIUM_ARGS, HostProcess
 from webenv import DEMO_KEY
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = REPO / "build" / "test-artifacts"
 
 

@@ -17,8 +17,6 @@ from typing import Any
 
 from haltguard.paths import BENCHMARKS, REPO
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 KEY = "bench-edge-key-0123456789abcdef"
 REPEATS = 15
 
@@ -70,7 +68,7 @@ def run(mobile: bool = True) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     from haltguard.bundle import build_bundle
-    from haltguard.testing import HostProcess
+    from haltguard.testing import CHROMIUM, CHROMIUM_ARGS, HostProcess
 
     tmp = Path(tempfile.mkdtemp(prefix="haltguard-bench-edge-"))
     bundle = build_bundle(tmp / "bundle")
@@ -80,7 +78,7 @@ def run(mobile: bool = True) -> dict[str, Any]:
                            "bundle_parts_mb": {k: round(v / 1e6, 2) for k, v in bundle["parts_bytes"].items()},
                            "repeats": REPEATS}
     with HostProcess(cfg, log=tmp / "host.log") as h, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         out["chromium"] = browser.version
 
         def open_page(query: str, profile: str) -> tuple[Any, Any, dict[str, Any], float]:

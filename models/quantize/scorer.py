@@ -118,20 +118,24 @@ class _Base:
         return [best[k] for k in range(len(best))]
 
 
-def dequantize_weight_only(path: str | Path) -> bytes:
+def dequantize_weight_only(model: Any) -> bytes | None:
     """The weight-only int8 model with its 8-bit MatMul weights expanded back to float32 MatMuls.
 
     x86 onnxruntime runs MatMulNBits(bits=8) about 3x slower than a plain float32 MatMul, so
     the CPU host loads the int8 file (what ships, what the browser runs) and multiplies by the
     very same dequantised weights in float32: identical weights, scores equal up to summation
-    order (~1e-7), at fp32 speed. Returns the serialised model for ``InferenceSession``.
+    order (~1e-7), at fp32 speed. Takes a path or a loaded ``ModelProto``; returns the
+    serialised model for ``InferenceSession``, or None when there is no 8-bit MatMulNBits.
     """
     import numpy as np
     import onnx
     from onnx import helper, numpy_helper
 
-    model = onnx.load(str(path))
+    if not isinstance(model, onnx.ModelProto):
+        model = onnx.load(str(model))
     g = model.graph
+    if not any(n.op_type == "MatMulNBits" for n in g.node):
+        return None
     inits = {i.name: i for i in g.initializer}
     drop: set[str] = set()
     nodes = []
@@ -160,12 +164,6 @@ def dequantize_weight_only(path: str | Path) -> bytes:
     return model.SerializeToString()
 
 
-def _has_weight_only(path: Path) -> bool:
-    import onnx
-
-    return any(n.op_type == "MatMulNBits" for n in onnx.load(str(path), load_external_data=False).graph.node)
-
-
 class OnnxNliScorer(_Base):
     """ONNX Runtime scorer for a folder written by ``haltguard export`` (manifest.json inside)."""
 
@@ -192,8 +190,9 @@ class OnnxNliScorer(_Base):
             so.inter_op_num_threads = 1
         path = d / files[variant]
         # weight-only int8 runs as float32 MatMuls over the same dequantised weights (see above)
-        self.expanded = bool(expand_weights and _has_weight_only(path))
-        source: Any = dequantize_weight_only(path) if self.expanded else str(path)
+        expanded = dequantize_weight_only(path) if expand_weights else None
+        self.expanded = expanded is not None
+        source: Any = expanded if expanded is not None else str(path)
         self.session = ort.InferenceSession(source, so, providers=list(providers or ["CPUExecutionProvider"]))
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._tokenizer_setup(d)

@@ -9,14 +9,11 @@ module the worker registers.
 import json
 
 from haltguard.kernel.config import HaltConfig
-from haltguard.kernel.driver import ClaimStream
+from haltguard.kernel.driver import DEFAULT_STREAM_HALT, ClaimStream
 from haltguard.kernel.guard import detect_json, rehydrate_json, transform_json
 from haltguard.kernel.tokenizer import WordPieceTokenizer
 
 _state = {"tok": None, "max_length": 256, "threshold": 0.5, "streams": {}, "next": 0}
-
-DEFAULT_HALT = {"hard_limit": 0.2, "soft_limit": 0.45, "window": {"size": 3, "threshold": 0.35}, "trend": None,
-                "cadence": {"mode": "sentence", "max_tokens": 48}}
 
 
 def setup(vocab_text, manifest_json):
@@ -73,7 +70,7 @@ def rehydrate(output, session_json):
 
 
 def stream_start(context, halt_json):
-    cfg = HaltConfig.from_dict(json.loads(halt_json) if halt_json else DEFAULT_HALT)
+    cfg = HaltConfig.from_dict(json.loads(halt_json) if halt_json else DEFAULT_STREAM_HALT)
     _state["next"] += 1
     sid = _state["next"]
     _state["streams"][sid] = ClaimStream(_score, _state["threshold"], context, cfg)
