@@ -35,7 +35,7 @@ class Engine(Protocol):
     description: dict[str, Any]
 
     def score_pairs(self, pairs: Sequence[Pair]) -> list[float]: ...
-    def chunks(self, premise: str, hypothesis: str) -> list[str]: ...
+    def plan(self, premise: str, hypothesis: str) -> list[list[Pair]]: ...
 
 
 def cuda_available() -> bool:
@@ -76,10 +76,9 @@ class OnnxEngine:
     def score_pairs(self, pairs: Sequence[Pair]) -> list[float]:
         return self._s.score_pairs(list(pairs), batch_size=max(1, len(pairs)))
 
-    def chunks(self, premise: str, hypothesis: str) -> list[str]:
-        from haltguard.models.scorer import premise_chunks
-
-        return premise_chunks(premise, hypothesis, self._s.count_tokens, self.max_length)
+    def plan(self, premise: str, hypothesis: str) -> list[list[Pair]]:
+        """The model's own pairing: premise windows, and hypothesis sentences if its manifest says so."""
+        return self._s.plan(premise, hypothesis)
 
 
 class TorchEngine(OnnxEngine):
@@ -120,8 +119,8 @@ class HeuristicEngine:
 
         return [heuristic_support(p, h)[0] for p, h in pairs]
 
-    def chunks(self, premise: str, hypothesis: str) -> list[str]:
-        return [premise]
+    def plan(self, premise: str, hypothesis: str) -> list[list[Pair]]:
+        return [[(premise, hypothesis)]]
 
 
 def load_engine(cfg: ScorerConfig, default_model_dir: Path) -> tuple[Engine, str | None]:
@@ -270,13 +269,11 @@ class ScoringService:
         if not fut.cancelled() and fut.exception() is None:
             self.cache.put(k, fut.result())
 
-    async def score_chunks(self, premise: str, hypothesis: str) -> list[tuple[str, float]]:
-        """Support of ``hypothesis`` by each premise window (long premises are never cut off)."""
-        chunks = self.engine.chunks(premise, hypothesis)
-        scores = await self._score_flat([(c, hypothesis) for c in chunks])
-        return list(zip(chunks, scores))
-
     async def score(self, pairs: Sequence[Pair]) -> list[float]:
-        """Max support over premise windows for each pair."""
-        results = await asyncio.gather(*(self.score_chunks(p, h) for p, h in pairs))
-        return [max(s for _, s in r) for r in results]
+        """Support per pair, aggregated over the engine's plan (see ``haltguard.models.scorer.aggregate``)."""
+        from haltguard.models.scorer import aggregate
+
+        plans = [self.engine.plan(p, h) for p, h in pairs]
+        flat = [pair for plan in plans for unit in plan for pair in unit]
+        scores = iter(await self._score_flat(flat))
+        return [aggregate([[next(scores) for _ in unit] for unit in plan]) for plan in plans]

@@ -110,7 +110,7 @@ def make_scorer(model: str | Path | None, backend: str) -> Any:
         class _H:
             threshold = DEFAULT_THRESHOLD
 
-            def score_many(self, items: Any, batch_size: int = 32) -> list[float]:
+            def score_many(self, items: Any, batch_size: int = 32, progress: bool = False) -> list[float]:
                 return [heuristic_support(p, h)[0] for p, h in items]
 
         return _H()
@@ -124,14 +124,16 @@ def make_scorer(model: str | Path | None, backend: str) -> Any:
     manifest = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").exists() else {}
     ckpt = d / "checkpoint" if (d / "checkpoint" / "config.json").exists() else d
     return TorchNliScorer(ckpt, max_length=int(manifest.get("max_length", 256)),
-                          threshold=float(manifest.get("threshold", 0.5)))
+                          threshold=float(manifest.get("threshold", 0.5)),
+                          hypothesis_mode=str(manifest.get("hypothesis", "whole")))
 
 
-def eval_nli(data: str | Path, model: str | Path | None = None, backend: str = "onnx-int8") -> dict[str, Any]:
+def eval_nli(data: str | Path, model: str | Path | None = None, backend: str = "onnx-int8",
+             progress: bool = False) -> dict[str, Any]:
     rows = load_rows(data)
     scorer = make_scorer(model, backend)
     t0 = time.perf_counter()
-    scores = scorer.score_many([(r["premise"], r["hypothesis"]) for r in rows])
+    scores = scorer.score_many([(r["premise"], r["hypothesis"]) for r in rows], progress=progress)
     secs = time.perf_counter() - t0
     out = evaluate_scores(scores, [r["label"] for r in rows], float(scorer.threshold))
     out.update({"backend": backend, "seconds": round(secs, 2), "pairs_per_s": round(len(rows) / secs, 2) if secs else None})

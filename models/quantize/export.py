@@ -93,12 +93,18 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
 def export_model(model_dir: str | Path, out_dir: str | Path, *, int8: bool = True, fp16: bool = False,
                  max_length: int = 256, calibration: Sequence[tuple[str, str]] | None = None,
                  eval_rows: Sequence[dict[str, Any]] | None = None, threshold: float | None = None,
-                 keep_fp32: bool = True, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                 keep_fp32: bool = True, extra: dict[str, Any] | None = None,
+                 hypothesis_mode: str = "whole") -> dict[str, Any]:
+    """Export, quantize and validate; ``hypothesis_mode`` tells scorers how to meet a hypothesis
+    (``"sentences"``: one sentence at a time, for models trained on single sentences)."""
     import numpy as np
     import onnx
     from optimum.onnxruntime import ORTModelForSequenceClassification
 
-    from haltguard.models.scorer import OnnxNliScorer, TorchNliScorer, guess_supported_index
+    from haltguard.models.scorer import HYPOTHESIS_MODES, OnnxNliScorer, TorchNliScorer, guess_supported_index
+
+    if hypothesis_mode not in HYPOTHESIS_MODES:
+        raise ValueError(f"hypothesis_mode must be one of {HYPOTHESIS_MODES}, not {hypothesis_mode!r}")
 
     src, out = Path(model_dir), Path(out_dir)
     if not (src / "config.json").exists():
@@ -147,6 +153,7 @@ def export_model(model_dir: str | Path, out_dir: str | Path, *, int8: bool = Tru
         "supported_index": supported,
         "threshold": threshold if threshold is not None else 0.5,
         "max_length": max_length,
+        "hypothesis": hypothesis_mode,
         "tokenizer": {"kind": _tokenizer_kind(src), "files": [n for n in TOKENIZER_FILES if (out / n).exists()],
                       "lowercase": True},
         "quantization": {"int8": INT8_METHOD} if int8 else {},

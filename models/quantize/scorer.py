@@ -4,7 +4,10 @@ One implementation for every consumer (export validation, `haltguard eval nli`, 
 benchmarks and, later, the host): it tokenises with the kernel's WordPiece when the model
 uses a BERT vocab (so host and browser produce identical ids) or with the checkpoint's own
 tokenizer otherwise, splits premises longer than the window into overlapping sentence
-windows and takes the maximum support over them.
+windows and takes the maximum support over them. Models whose manifest says so also judge a
+multi-sentence hypothesis (a summary, an answer) one sentence at a time and take the
+minimum: one unsupported sentence makes the whole text unsupported, and each sentence meets
+the model at the granularity it was trained on.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-__all__ = ["OnnxNliScorer", "TorchNliScorer", "softmax_support", "premise_chunks", "dequantize_weight_only"]
+__all__ = ["OnnxNliScorer", "TorchNliScorer", "softmax_support", "premise_chunks", "dequantize_weight_only",
+           "hypothesis_units", "pair_plan", "aggregate", "HYPOTHESIS_MODES"]
+
+# how a hypothesis meets the model: whole, or one sentence at a time (manifest "hypothesis")
+HYPOTHESIS_MODES = ("whole", "sentences")
 
 
 def softmax_support(logits: Any, supported_index: int) -> list[float]:
@@ -45,6 +52,29 @@ def premise_chunks(premise: str, hypothesis: str, count_tokens: Any, max_length:
             break
         i = max(i + 1, j - 1)  # one sentence of overlap between windows
     return out
+
+
+def hypothesis_units(hypothesis: str, mode: str = "whole") -> list[str]:
+    """The parts of ``hypothesis`` judged on their own: itself, or its sentences of 3+ words."""
+    if mode not in HYPOTHESIS_MODES:
+        raise ValueError(f"hypothesis mode must be one of {HYPOTHESIS_MODES}, not {mode!r}")
+    if mode == "whole":
+        return [hypothesis]
+    from haltguard.kernel.sentences import split_sentences
+
+    return [s for s in split_sentences(hypothesis) if len(s.split()) >= 3] or [hypothesis]
+
+
+def pair_plan(premise: str, hypothesis: str, count_tokens: Any, max_length: int,
+              mode: str = "whole") -> list[list[tuple[str, str]]]:
+    """For each hypothesis unit, the (premise window, unit) pairs the model scores."""
+    return [[(w, u) for w in premise_chunks(premise, u, count_tokens, max_length)]
+            for u in hypothesis_units(hypothesis, mode)]
+
+
+def aggregate(unit_scores: Sequence[Sequence[float]]) -> float:
+    """Support of the whole pair: the weakest unit, each unit by its best premise window."""
+    return min(max(s) for s in unit_scores)
 
 
 class _Base:
@@ -92,30 +122,34 @@ class _Base:
     def logits(self, pairs: Sequence[tuple[str, str]]) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def score_pairs(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> list[float]:
+    def score_pairs(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32, progress: bool = False) -> list[float]:
         """P(supported) per pair, no premise chunking (pairs are truncated to the window)."""
         out: list[float] = []
-        for i in range(0, len(pairs), batch_size):
+        starts = range(0, len(pairs), batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc="score", unit="batch", leave=False)
+        for i in starts:
             out += softmax_support(self.logits(pairs[i:i + batch_size]), self.supported_index)
         return out
 
-    def score(self, premise: str, hypothesis: str) -> float:
-        """Max support over premise windows (long premises are chunked, never cut off)."""
-        chunks = premise_chunks(premise, hypothesis, self.count_tokens, self.max_length)
-        return max(self.score_pairs([(c, hypothesis) for c in chunks]))
+    hypothesis_mode: str = "whole"
 
-    def score_many(self, items: Iterable[tuple[str, str]], batch_size: int = 32) -> list[float]:
-        flat: list[tuple[str, str]] = []
-        owner: list[int] = []
-        for k, (p, h) in enumerate(items):
-            for c in premise_chunks(p, h, self.count_tokens, self.max_length):
-                flat.append((c, h))
-                owner.append(k)
-        probs = self.score_pairs(flat, batch_size)
-        best: dict[int, float] = {}
-        for k, pr in zip(owner, probs):
-            best[k] = max(best.get(k, 0.0), pr)
-        return [best[k] for k in range(len(best))]
+    def plan(self, premise: str, hypothesis: str) -> list[list[tuple[str, str]]]:
+        return pair_plan(premise, hypothesis, self.count_tokens, self.max_length, self.hypothesis_mode)
+
+    def score(self, premise: str, hypothesis: str) -> float:
+        """Support of the pair (long premises are chunked, never cut off; see ``aggregate``)."""
+        return self.score_many([(premise, hypothesis)])[0]
+
+    def score_many(self, items: Iterable[tuple[str, str]], batch_size: int = 32, progress: bool = False) -> list[float]:
+        plans = [self.plan(p, h) for p, h in items]
+        # unique pairs, shortest first: batches pad to their longest member
+        flat = sorted(dict.fromkeys(pair for plan in plans for unit in plan for pair in unit),
+                      key=lambda pr: len(pr[0]) + len(pr[1]))
+        probs = dict(zip(flat, self.score_pairs(flat, batch_size, progress)))
+        return [aggregate([[probs[pair] for pair in unit] for unit in plan]) for plan in plans]
 
 
 def dequantize_weight_only(model: Any) -> bytes | None:
@@ -169,7 +203,7 @@ class OnnxNliScorer(_Base):
 
     def __init__(self, model_dir: str | Path, variant: str = "int8", *, threads: int | None = None,
                  providers: Sequence[str] | None = None, max_length: int | None = None,
-                 expand_weights: bool = True) -> None:
+                 expand_weights: bool = True, hypothesis_mode: str | None = None) -> None:
         import onnxruntime as ort
 
         d = Path(model_dir)
@@ -184,6 +218,7 @@ class OnnxNliScorer(_Base):
         self.max_length = max_length or int(self.manifest["max_length"])
         self.supported_index = int(self.manifest["supported_index"])
         self.threshold = float(self.manifest.get("threshold", 0.5))
+        self.hypothesis_mode = hypothesis_mode or str(self.manifest.get("hypothesis", "whole"))
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads
@@ -206,7 +241,8 @@ class TorchNliScorer(_Base):
     """Full-precision PyTorch scorer for a Hugging Face checkpoint folder."""
 
     def __init__(self, model_dir: str | Path, *, device: str = "cpu", dtype: str = "float32",
-                 max_length: int = 256, supported_index: int | None = None, threshold: float = 0.5) -> None:
+                 max_length: int = 256, supported_index: int | None = None, threshold: float = 0.5,
+                 hypothesis_mode: str = "whole") -> None:
         import torch
         from transformers import AutoModelForSequenceClassification
 
@@ -218,6 +254,7 @@ class TorchNliScorer(_Base):
         self.max_length = max_length
         self.supported_index = supported_index if supported_index is not None else guess_supported_index(self.model.config)
         self.threshold = threshold
+        self.hypothesis_mode = hypothesis_mode
         self.manifest = {}
         self._tokenizer_setup(d)
         self._torch = torch

@@ -69,6 +69,53 @@ def test_onnx_engine_matches_models_scorer():
     assert eng.score_pairs(pairs) == pytest.approx(ref.score_pairs(pairs), abs=1e-6)
 
 
+class HalvesEngine(HeuristicEngine):
+    """Two premise halves x hypothesis sentences; support 0.9 when the sentence is in the half."""
+
+    def plan(self, premise, hypothesis):
+        mid = len(premise) // 2
+        halves = [premise[:mid], premise[mid:]]
+        return [[(h, s) for h in halves] for s in hypothesis.split("|")]
+
+    def score_pairs(self, pairs):
+        return [0.9 if s in p else 0.1 for p, s in pairs]
+
+
+def test_service_takes_weakest_unit_by_best_window():
+    async def go():
+        svc = ScoringService(HalvesEngine(), ScorerConfig())
+        await svc.start()
+        premise = "alpha beta gamma delta epsilon zeta"
+        out = await svc.score([(premise, "alpha|zeta"), (premise, "alpha|omega"), (premise, "gamma delta")])
+        await svc.stop()
+        return out
+
+    # "gamma delta" straddles the halves: no window holds it
+    assert asyncio.run(go()) == pytest.approx([0.9, 0.1, 0.1])
+
+
+def test_service_scores_like_the_models_scorer():
+    """The host's /v1/score path and `haltguard eval nli` give the same support for long pairs."""
+    from haltguard.models.scorer import OnnxNliScorer
+
+    eng, _ = load_engine(ScorerConfig(), REPO / "models" / "default")
+    ref = OnnxNliScorer(REPO / "models" / "default")
+    premise = " ".join(f"In {1900 + i} the town of Arlen built bridge number {i} over the river." for i in range(40))
+    pairs = [(premise, "In 1903 the town built bridge number 3. In 1937 it built bridge number 37."),
+             (premise, "In 1903 the town built bridge number 3. In 1937 it built a tunnel instead."),
+             ("Paris is in France.", "Paris is in Spain.")]
+
+    async def go():
+        svc = ScoringService(eng, ScorerConfig())
+        await svc.start()
+        out = await svc.score(pairs)
+        await svc.stop()
+        return out
+
+    assert len(eng.plan(*pairs[0])[0]) > 1  # the premise really is windowed
+    assert asyncio.run(go()) == pytest.approx(ref.score_many(pairs), abs=1e-6)
+
+
 def _ort_cuda() -> bool:
     import onnxruntime as ort
 
