@@ -38,10 +38,11 @@ def load_wice_dev() -> list[dict]:
 
 
 def load_summedits(domains: tuple[str, ...] = ("ectsum", "news", "qmsumm", "sales_call", "samsum")) -> list[dict]:
-    """SummEdits doc/summary pairs (1 = consistent)."""
+    """SummEdits doc/summary pairs (1 = consistent), with the unedited summary each was made from."""
     rows = []
     for dom in domains:
         with open(data_dir() / "nli" / "summedits" / f"summedits_{dom}.json", encoding="utf-8") as fh:
             for r in json.load(fh):
-                rows.append({"premise": r["doc"], "hypothesis": r["summary"], "label": int(r["label"]), "domain": dom})
+                rows.append({"premise": r["doc"], "hypothesis": r["summary"], "label": int(r["label"]), "domain": dom,
+                             "original_summary": r.get("original_summary") or ""})
     return rows

@@ -1,29 +1,33 @@
 """Training and dev pairs for the default NLI model, built from ../shared/data.
 
 Every row is ``{"premise", "hypothesis", "label", "source", "group"}`` with label 1 =
-supported. Real pairs come from every NLI file in the data folder; synthetic pairs are
-generated from their documents with the edits the halt kernel must catch (numbers, dates,
-names swapped, negation added, a sentence from another document) and the ones it must let
-through (the source sentence, a dropped clause). The dev split is by ``group`` (claim,
-document or article), so no premise text is shared between train and dev. Deterministic for
-a given seed; the file hashes go into the model manifest.
+supported. Real pairs come from every NLI file in the data folder (summaries at sentence
+level, the granularity the scorer judges them at); synthetic pairs are contrastive edits of
+sentences from their documents: the sentence itself or a dropped clause (supported) next to
+the same sentence with one fact changed (another name, number, date, a negation, an antonym,
+an inserted phrase), against the same premise window. Long premises are cut to the windows
+the scorer uses at inference. The dev split is by ``group`` (claim, document or article;
+synthetic edits share their document's group), so no premise text is shared between train
+and dev. Deterministic for a given seed; the file hashes go into the model manifest.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import random
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from haltguard.datasets import data_dir, load_summedits, load_wice_dev
 from haltguard.kernel.sentences import split_sentences
 
-__all__ = ["build_pairs", "split_dev", "data_files", "file_hashes", "premise_windows"]
+__all__ = ["build_pairs", "split_dev", "dev_documents", "data_files", "file_hashes", "default_token_counter",
+           "SUPPORTED_KINDS", "UNSUPPORTED_KINDS"]
 
 NEGATE = [(" is ", " is not "), (" was ", " was not "), (" are ", " are not "), (" were ", " were not "),
           (" has ", " has not "), (" have ", " have not "), (" can ", " cannot "), (" will ", " will not "),
@@ -54,23 +58,49 @@ def file_hashes() -> dict[str, str]:
     return {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in data_files().items()}
 
 
-def premise_windows(premise: str, max_words: int = 110, stride_sents: int = 2) -> list[str]:
-    """Overlapping windows of whole sentences, each at most ``max_words`` words."""
-    sents = split_sentences(premise) or [premise]
-    if sum(len(s.split()) for s in sents) <= max_words:
+def default_token_counter() -> Callable[[str], int]:
+    """Token count with the base encoder's WordPiece vocab (the kernel tokenizer: same ids as HF)."""
+    from haltguard.kernel.tokenizer import WordPieceTokenizer
+    from haltguard.models.train import base_model_dir
+
+    wp = WordPieceTokenizer.from_file(str(base_model_dir() / "vocab.txt"))
+    return functools.lru_cache(maxsize=200_000)(lambda text: len(wp.tokenize_ids(text)))
+
+
+class _Windows:
+    """The premise windows the scorer will see at inference (``scorer.premise_chunks``).
+
+    Training on the same windows matters: a pair trained on a 110-word window but judged on
+    256-token windows teaches the model a premise length it never meets.
+    """
+
+    def __init__(self, count_tokens: Callable[[str], int], max_length: int) -> None:
+        self.count, self.max_length = count_tokens, max_length
+
+    def all(self, premise: str, hypothesis: str) -> list[str]:
+        from haltguard.models.scorer import premise_chunks
+
+        return premise_chunks(premise, hypothesis, self.count, self.max_length)
+
+    def best(self, premise: str, hypothesis: str) -> str:
+        """The window that overlaps the hypothesis most (the one that decides a max over windows)."""
+        wins = self.all(premise, hypothesis)
+        return max(wins, key=lambda w: _overlap(w, hypothesis)) if len(wins) > 1 else wins[0]
+
+    def holding(self, premise: str, sentence: str) -> str:
+        """The first window that contains ``sentence`` verbatim (synthetic pairs edit that sentence)."""
+        wins = self.all(premise, sentence)
+        return next((w for w in wins if sentence in w), None) or self.best(premise, sentence)
+
+
+class _WholeDocuments(_Windows):
+    """No windows: the premise as a held-out file would hold it."""
+
+    def __init__(self) -> None:
+        pass
+
+    def all(self, premise: str, hypothesis: str) -> list[str]:
         return [premise]
-    out: list[str] = []
-    i = 0
-    while i < len(sents):
-        words, j = 0, i
-        while j < len(sents) and (words + len(sents[j].split()) <= max_words or j == i):
-            words += len(sents[j].split())
-            j += 1
-        out.append(" ".join(sents[i:j])[: max_words * 12])
-        if j >= len(sents):
-            break
-        i += max(1, min(stride_sents, j - i))
-    return out
 
 
 def _overlap(a: str, b: str) -> int:
@@ -78,18 +108,38 @@ def _overlap(a: str, b: str) -> int:
     return len(wa & {w for w in re.findall(r"\w+", b.lower()) if len(w) > 3})
 
 
-def _best_window(premise: str, hypothesis: str, max_words: int) -> str:
-    wins = premise_windows(premise, max_words)
-    return max(wins, key=lambda w: _overlap(w, hypothesis)) if len(wins) > 1 else wins[0]
-
-
-def _row(premise: str, hypothesis: str, label: int, source: str, group: str) -> dict[str, Any]:
+def _row(premise: str, hypothesis: str, label: int, source: str, group: str, *,
+         doc_group: bool = False) -> dict[str, Any]:
+    """One pair; ``group`` decides the dev split (``doc_group``: it already names a document's group)."""
     return {"premise": premise.strip(), "hypothesis": hypothesis.strip(), "label": int(label), "source": source,
-            "group": f"{source}:{group}"}
+            "group": group if doc_group else f"{source}:{group}"}
 
 
-def _real(max_words: int) -> Iterator[dict[str, Any]]:
+def _summary_sentences(r: dict[str, Any]) -> Iterator[tuple[str, int]]:
+    """SummEdits at sentence level, the granularity the scorer judges summaries at.
+
+    An edited summary differs from its (consistent) original in one or more sentences. A
+    consistent summary makes every sentence supported; an inconsistent one with exactly one
+    changed sentence pins the error there (the unchanged ones stay supported). With several
+    changed sentences the faulty one is unknown, so the whole summary is kept as one pair.
+    """
+    sents = [s for s in split_sentences(r["hypothesis"]) if len(s.split()) >= 3]
+    if r["label"] == 1 or len(sents) < 2:
+        yield from ((s, r["label"]) for s in (sents if r["label"] == 1 and sents else [r["hypothesis"]]))
+        return
+    original = set(split_sentences(r.get("original_summary") or ""))
+    changed = [s for s in sents if s not in original]
+    if len(changed) != 1:
+        yield r["hypothesis"], 0
+        return
+    yield from ((s, int(s not in changed)) for s in sents)
+
+
+def _real(win: _Windows | None) -> Iterator[dict[str, Any]]:
+    """Every labelled pair in the data folder; ``win=None`` keeps whole documents and summaries."""
     f = data_files()
+    if win is None:
+        win = _WholeDocuments()
     with open(f["snli"], encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
             if r["gold_label"] in ("entailment", "neutral", "contradiction"):
@@ -102,30 +152,58 @@ def _real(max_words: int) -> Iterator[dict[str, Any]]:
                 yield _row(e["evidence"], c["claim"], lab == "SUPPORTS", "climate_fever" + ("" if lab != "NOT_ENOUGH_INFO" else "_nei"),
                            c["claim"][:60])
     for r in load_wice_dev():
-        yield _row(_best_window(r["premise"], r["hypothesis"], max_words), r["hypothesis"], r["label"], "wice",
-                   r["hypothesis"][:60])
+        yield _row(win.best(r["premise"], r["hypothesis"]), r["hypothesis"], r["label"], "wice", r["hypothesis"][:60])
     for key in ("qags_cnndm", "qags_xsum"):
         with open(f[key], encoding="utf-8") as fh:
             for line in fh:
                 a = json.loads(line)
                 for s in a["summary_sentences"]:
                     votes = [x["response"] == "yes" for x in s["responses"]]
-                    yield _row(_best_window(a["article"], s["sentence"], max_words), s["sentence"],
-                               sum(votes) * 2 > len(votes), "qags", a["article"][:60])
+                    yield _row(win.best(a["article"], s["sentence"]), s["sentence"], sum(votes) * 2 > len(votes), "qags",
+                               a["article"][:60])
     for key in ("begin_test_wow", "begin_dev_wow", "begin_dev_cmu"):
         with open(f[key], encoding="utf-8", newline="") as fh:
             for r in csv.DictReader(fh, delimiter="\t"):
                 if r.get("knowledge") and r.get("response"):
                     yield _row(r["knowledge"], r["response"], r["begin_label"] == "Fully attributable", "begin",
                                r["knowledge"][:60])
+    seen: set[tuple[str, str]] = set()
     for r in load_summedits():
-        yield _row(_best_window(r["premise"], r["hypothesis"], max_words), r["hypothesis"], r["label"],
-                   f"summedits_{r['domain']}", r["premise"][:60])
+        if isinstance(win, _WholeDocuments):
+            yield _row(r["premise"], r["hypothesis"], r["label"], f"summedits_{r['domain']}", r["premise"][:60])
+            continue
+        for sent, label in _summary_sentences(r):
+            window = win.best(r["premise"], sent)
+            if (window, sent) not in seen:  # unchanged sentences repeat across a summary's edits
+                seen.add((window, sent))
+                yield _row(window, sent, label, f"summedits_{r['domain']}", r["premise"][:60])
+
+
+_NEG_DROP = re.compile(r"\b(is|was|are|were|has|have|had|does|did|do|can|could|will|would|should) not\b|"
+                       r"\b(is|was|are|were|has|have|had|does|did|do|could|would|should)n't\b")
+_ANTONYMS = [("increase", "decrease"), ("increased", "decreased"), ("increases", "decreases"), ("rise", "fall"),
+             ("rose", "fell"), ("rising", "falling"), ("higher", "lower"), ("more", "fewer"), ("most", "least"),
+             ("up", "down"), ("before", "after"), ("won", "lost"), ("win", "lose"), ("first", "last"),
+             ("large", "small"), ("larger", "smaller"), ("positive", "negative"), ("early", "late"),
+             ("earlier", "later"), ("accepted", "rejected"), ("agreed", "refused"), ("open", "closed"),
+             ("bought", "sold"), ("buy", "sell"), ("gain", "loss"), ("strong", "weak"), ("above", "below"),
+             ("best", "worst"), ("started", "ended"), ("supported", "opposed"), ("support", "oppose"),
+             ("majority", "minority"), ("always", "never"), ("cheap", "expensive"), ("old", "new"),
+             ("long", "short"), ("high", "low"), ("good", "bad"), ("happy", "sad"), ("allowed", "banned"),
+             ("men", "women"), ("male", "female"), ("north", "south"), ("east", "west"), ("inside", "outside")]
+_ANTONYM = {**{a: b for a, b in _ANTONYMS}, **{b: a for a, b in _ANTONYMS}}
+_ANTONYM_RE = re.compile(r"\b(" + "|".join(sorted(_ANTONYM, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+_PHRASE = re.compile(r"\b(?:in|on|at|for|with|after|before|during|by) (?:the )?(?:[A-Z]\w+|\d[\d,.]*)(?: [A-Z]?\w+)?")
 
 
 def _edit(kind: str, s: str, doc: str, rng: random.Random, names: list[str],
           all_sents: list[tuple[str, str]], g: str) -> tuple[str, int] | None:
-    """One edit of sentence ``s``; None when this kind does not apply to it."""
+    """One edit of sentence ``s``; None when this kind does not apply to it.
+
+    The unsupported kinds mirror what minimal-edit benchmarks do to summaries (entity
+    modification, antonym swap, negation inserted or removed, an inserted fact), plus
+    numbers/dates and a sentence from another document.
+    """
     if kind == "copy":
         return s, 1
     if kind == "clause":
@@ -147,64 +225,87 @@ def _edit(kind: str, s: str, doc: str, rng: random.Random, names: list[str],
         return (s.replace(m, rng.choice([x for x in MONTHS if x != m]), 1), 0) if m else None
     if kind == "entity":
         m = _CAP.search(s)
-        if not m or not names:
+        if not m:
             return None
-        new = rng.choice(names)
-        return (s[:m.start()] + new + s[m.end():], 0) if new != m.group() and new not in doc else None
+        # prefer another name from the same document: same words, wrong fact
+        local = sorted({x.group() for x in _CAP.finditer(doc)} - {m.group()})
+        pool = [x for x in local if x not in m.group() and m.group() not in x] or [x for x in names if x not in doc]
+        if not pool:
+            return None
+        return s[:m.start()] + rng.choice(pool) + s[m.end():], 0
     if kind == "negation":
+        m = _NEG_DROP.search(s)
+        if m:  # remove an existing negation
+            return s[:m.start()] + (m.group(1) or m.group(2)) + s[m.end():], 0
         if re.search(r"\b(?:not|no|never|n't)\b", s):
             return None
         for a, b in NEGATE:
             if a in s:
                 return s.replace(a, b, 1), 0
         return None
+    if kind == "antonym":
+        m = _ANTONYM_RE.search(s)
+        if not m:
+            return None
+        w = _ANTONYM[m.group().lower()]
+        w = w.capitalize() if m.group()[0].isupper() else w
+        return s[:m.start()] + w + s[m.end():], 0
+    if kind == "insertion":
+        og, other = rng.choice(all_sents)
+        phrases = [p.group() for p in _PHRASE.finditer(other)] if og != g else []
+        body = s.rstrip()
+        if not phrases or not body.endswith(".") or phrases[0] in doc:
+            return None
+        return f"{body[:-1]} {phrases[0]}.", 0
     if kind == "other_doc":
         og, other = rng.choice(all_sents)
         return (other, 0) if og != g else None
     raise ValueError(kind)
 
 
-# supported edits and unsupported ones in roughly equal measure
-_KINDS = ("copy", "clause", "number", "date", "entity", "negation", "other_doc")
-_WEIGHTS = (0.3, 0.2, 0.14, 0.06, 0.12, 0.1, 0.08)
+SUPPORTED_KINDS = ("copy", "clause")
+UNSUPPORTED_KINDS = ("entity", "number", "negation", "antonym", "insertion", "date", "other_doc")
+_UNSUPPORTED_WEIGHTS = (0.25, 0.15, 0.15, 0.15, 0.12, 0.06, 0.12)
 
 
-def _synthetic(docs: list[tuple[str, str]], rng: random.Random, per_doc: int = 2) -> Iterator[dict[str, Any]]:
-    """Edits of real sentences: label 1 for the sentence itself or a dropped clause, 0 for factual edits.
-
-    Known flaw, kept because the shipped model was trained on this exact data: the premise is
-    the window with the most word overlap, which for ~0.3 % of pairs is not the window that
-    holds the sentence. Pick the containing window when the model is next retrained.
-    """
-    names = sorted({m.group() for _, d in docs[:3000] for m in _CAP.finditer(d)})
+def _synthetic(docs: list[tuple[str, str]], rng: random.Random, win: _Windows,
+               per_doc: int = 4) -> Iterator[dict[str, Any]]:
+    """Contrastive edits of real sentences: each picked sentence yields a supported pair (the
+    sentence or a dropped clause) and an unsupported edit of it, against the same window, so
+    the only thing separating the labels is the edit itself."""
+    names = sorted({m.group() for _, d in docs for m in _CAP.finditer(d)})
     all_sents = [(g, s) for g, d in docs for s in split_sentences(d) if 6 <= len(s.split()) <= 40]
     for g, doc in docs:
         sents = [s for s in split_sentences(doc) if 6 <= len(s.split()) <= 40]
-        if not sents:
-            continue
-        for s in rng.sample(sents, min(per_doc, len(sents))):
-            window = _best_window(doc, s, 110)
-            first = rng.choices(_KINDS, _WEIGHTS)[0]
-            order = [first] + [k for k in rng.sample(_KINDS, len(_KINDS)) if k != first]
-            for kind in order:
-                out = _edit(kind, s, doc, rng, names, all_sents, g)
-                if out is not None:
-                    yield _row(window, out[0], out[1], f"synthetic_{kind}", g)
-                    break
+        # long documents (articles, dialogues, transcripts) give several sentences each
+        for s in rng.sample(sents, min(per_doc if len(sents) >= 4 else 1, len(sents))):
+            first = rng.choices(UNSUPPORTED_KINDS, _UNSUPPORTED_WEIGHTS)[0]
+            # another document's sentence is the easy negative: only when drawn, never a fallback
+            kinds = [first] + [k for k in rng.sample(UNSUPPORTED_KINDS, len(UNSUPPORTED_KINDS)) if k not in (first, "other_doc")]
+            neg = next(((k, out) for k in kinds if (out := _edit(k, s, doc, rng, names, all_sents, g)) and out[0] != s), None)
+            if neg is None:
+                continue
+            window = win.holding(doc, s)
+            pos = _edit("clause", s, doc, rng, names, all_sents, g) if rng.random() < 0.5 else None
+            # the document's own group: its edits never cross the dev split away from it
+            yield _row(window, pos[0] if pos else s, 1, "synthetic_clause" if pos else "synthetic_copy", g, doc_group=True)
+            yield _row(window, neg[1][0], 0, f"synthetic_{neg[0]}", g, doc_group=True)
 
 
-def build_pairs(seed: int = 13, max_words: int = 110, nei_keep: float = 0.35,
-                synthetic_docs: int = 3000) -> list[dict[str, Any]]:
+def build_pairs(seed: int = 13, max_length: int = 160, nei_keep: float = 0.35, synthetic_docs: int = 2500,
+                count_tokens: Callable[[str], int] | None = None) -> list[dict[str, Any]]:
+    """All training and dev pairs, long premises cut to the windows the scorer uses at ``max_length``."""
     rng = random.Random(seed)
+    win = _Windows(count_tokens or default_token_counter(), max_length)
     rows = []
     docs: dict[str, str] = {}
-    for r in _real(max_words):
+    for r in _real(win):
         if r["source"] == "climate_fever_nei":
             if rng.random() > nei_keep:
                 continue
             r["source"] = "climate_fever"
         rows.append(r)
-        if r["source"] in ("qags", "begin") or r["source"].startswith("summedits_"):
+        if r["source"] == "begin":
             docs.setdefault(r["group"], r["premise"])
     f = data_files()
     for key in ("qags_cnndm", "qags_xsum"):
@@ -212,19 +313,42 @@ def build_pairs(seed: int = 13, max_words: int = 110, nei_keep: float = 0.35,
             for line in fh:
                 a = json.loads(line)
                 docs[f"qags:{a['article'][:60]}"] = a["article"]
+    for r in load_summedits():  # whole documents (the real rows above hold windows)
+        docs[f"summedits_{r['domain']}:{r['premise'][:60]}"] = r["premise"]
+    for r in load_wice_dev():
+        docs[f"wice:{r['hypothesis'][:60]}"] = r["premise"]
     doc_items = sorted(docs.items())
     rng.shuffle(doc_items)
-    rows += list(_synthetic(doc_items[:synthetic_docs], rng))
+    # every multi-sentence document first, then short knowledge snippets up to the budget
+    doc_items.sort(key=lambda kv: len(split_sentences(kv[1])) < 4)
+    rows += list(_synthetic(doc_items[:synthetic_docs], rng, win))
     return rows
+
+
+def _in_dev(group: str, dev_fraction: float, seed: int) -> bool:
+    return int(hashlib.sha256(f"{seed}:{group}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < dev_fraction
 
 
 def split_dev(rows: list[dict[str, Any]], dev_fraction: float = 0.12, seed: int = 13) -> tuple[list, list]:
     """Dev by group (stable hash), so premises never cross the split."""
     train, dev = [], []
     for r in rows:
-        h = int(hashlib.sha256(f"{seed}:{r['group']}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-        (dev if h < dev_fraction else train).append(r)
+        (dev if _in_dev(r["group"], dev_fraction, seed) else train).append(r)
     return train, dev
+
+
+def dev_documents(dev_fraction: float = 0.12, seed: int = 13) -> list[dict[str, Any]]:
+    """The dev groups' pairs as a held-out file gives them: whole premises, whole summaries.
+
+    Training pairs are cut to windows and single summary sentences; this set checks the
+    scorer end to end (windowing, hypothesis sentences, aggregation) on documents no training
+    pair came from. Every Climate-FEVER "not enough info" pair is kept here (label 0).
+    """
+    rows = []
+    for r in _real(None):
+        if _in_dev(r["group"], dev_fraction, seed):
+            rows.append({**r, "source": r["source"].removesuffix("_nei")})
+    return rows
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
