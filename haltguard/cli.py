@@ -117,7 +117,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         elif args.what == "nli":
             from haltguard.models.evaluate import eval_nli
 
-            out = eval_nli(args.data, args.model, args.backend)
+            out = eval_nli(args.data, args.model, args.backend, progress=sys.stderr.isatty())
         else:
             out = evals.eval_injection(args.data, args.threshold)
     except (OSError, ValueError) as exc:
@@ -134,7 +134,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         print("haltguard: exporting fp32 only (add --int8 and/or --fp16 for the other variants)", file=sys.stderr)
     try:
         rows = load_rows(args.eval) if args.eval else None
-        m = export_model(args.model, args.out, int8=args.int8, fp16=args.fp16, max_length=args.max_length, eval_rows=rows)
+        m = export_model(args.model, args.out, int8=args.int8, fp16=args.fp16, max_length=args.max_length, eval_rows=rows,
+                         hypothesis_mode=args.hypothesis)
     except (OSError, ValueError) as exc:
         raise SystemExit(f"haltguard: {exc}") from None
     print(json.dumps({k: m[k] for k in ("onnx", "opset", "validation", "files")}, indent=2))
@@ -273,16 +274,18 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="HF sequence-classification checkpoint -> ONNX fp32/int8/fp16 + manifest")
     ex.add_argument("--model", required=True, help="local checkpoint folder (config.json, weights, tokenizer)")
     ex.add_argument("--out", required=True)
-    ex.add_argument("--int8", action="store_true", help="also dynamic int8 (signed, per channel)")
+    ex.add_argument("--int8", action="store_true", help="also int8 (8-bit weights, float activations: same scores in every runtime)")
     ex.add_argument("--fp16", action="store_true", help="also fp16 (for GPU hosts)")
     ex.add_argument("--max-length", type=int, default=256)
     ex.add_argument("--eval", help="JSONL rows to report accuracy on")
+    ex.add_argument("--hypothesis", choices=("whole", "sentences"), default="whole",
+                    help="score a hypothesis whole, or each sentence and keep the weakest (models trained on sentences)")
     ex.set_defaults(func=_cmd_export)
 
     tn = sub.add_parser("train", help="train the default NLI model (MiniLM-L6 + head), then export it")
     tn.add_argument("--out", default="models/default", help="where the exported model goes")
     tn.add_argument("--work", default="build/default-train", help="checkpoint and training files")
-    tn.add_argument("--minutes", type=float, default=32.0, help="training time budget")
+    tn.add_argument("--minutes", type=float, default=36.0, help="safety stop for training (minutes, data preparation included); the step count is fixed")
     tn.add_argument("--seed", type=int, default=13)
     tn.add_argument("--keep-fp32", action="store_true", help="keep model_fp32.onnx in --out (not committed by default)")
     tn.set_defaults(func=_cmd_train)

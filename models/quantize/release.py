@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from haltguard.models.evaluate import evaluate_scores
 
@@ -28,49 +28,147 @@ def _latency_ms(model_dir: Path, variant: str, pairs: list[tuple[str, str]], thr
     return (time.perf_counter() - t0) / len(pairs) * 1000
 
 
-def train_and_release(out: str | Path, work: str | Path, *, minutes: float = 32.0, seed: int = 13,
+# The kinds of held-out set the model is meant for, each as dev datasets. A task's figure is
+# the mean over its datasets; a dataset's rows are pooled across its sources (SummEdits'
+# five domains are one benchmark: its 12-row sales-call domain must not weigh like news).
+TASKS = {"claims vs evidence": (("climate_fever",), ("wice",)), "answers vs knowledge": (("begin",),),
+         "summary sentences": (("qags",),), "minimal-edit summaries": (("summedits_",),), "NLI pairs": (("snli",),)}
+
+
+def _bacc(rows: list[dict[str, Any]], ii: list[int], scores: list[float], threshold: float) -> float | None:
+    ys = [int(rows[i]["label"]) for i in ii]
+    return evaluate_scores([scores[i] for i in ii], ys, threshold)["balanced_accuracy"] if 0 < sum(ys) < len(ys) else None
+
+
+def _by_source(rows: list[dict[str, Any]], scores: dict[str, list[float]], thresholds: dict[str, float]) -> dict[str, Any]:
+    """Balanced accuracy per source for each scorer (each at its own threshold), macro over sources and tasks."""
+    by: dict[str, Any] = {}
+    for src in sorted({r["source"] for r in rows}):
+        ii = [i for i, r in enumerate(rows) if r["source"] == src]
+        if _bacc(rows, ii, scores[next(iter(scores))], 0.5) is not None:
+            by[src] = {k: _bacc(rows, ii, v, thresholds[k]) for k, v in scores.items()}
+            by[src]["n"] = len(ii)
+    macro = {k: round(sum(v[k] for v in by.values()) / len(by), 2) for k in scores}
+    tasks = {}
+    for task, datasets in TASKS.items():
+        pools = [[i for i, r in enumerate(rows) if r["source"].startswith(prefixes)] for prefixes in datasets]
+        pools = [ii for ii in pools if ii and _bacc(rows, ii, scores[next(iter(scores))], 0.5) is not None]
+        if pools:
+            tasks[task] = {k: round(sum(_bacc(rows, ii, v, thresholds[k]) for ii in pools) / len(pools), 2)
+                           for k, v in scores.items()}
+    macro_tasks = {k: round(sum(t[k] for t in tasks.values()) / len(tasks), 2) for k in scores}
+    return {"by_source": by, "macro_over_sources": macro, "by_task": tasks, "macro_over_tasks": macro_tasks}
+
+
+GRID = [round(0.05 + 0.005 * i, 3) for i in range(181)]
+
+
+def _macro_over_tasks(rows: list[dict[str, Any]], scores: list[float], threshold: float) -> float:
+    return _by_source(rows, {"s": scores}, {"s": threshold})["macro_over_tasks"]["s"]
+
+
+def choose_operating_point(rows: list[dict[str, Any]], scores_by_mode: dict[str, list[float]]) -> tuple[str, float, dict]:
+    """Hypothesis mode and threshold with the best macro balanced accuracy over tasks on the dev documents.
+
+    The goal is a macro over held-out sets of different kinds, so the threshold is chosen for
+    that macro on dev (pooled pairs would let the largest source pick it). Ties go to "whole"
+    and to the threshold nearest 0.5.
+    """
+    best: dict[str, tuple[float, float]] = {}
+    for mode, sc in scores_by_mode.items():
+        best[mode] = max(((_macro_over_tasks(rows, sc, t), t) for t in GRID), key=lambda x: (x[0], -abs(x[1] - 0.5)))
+    mode = max(best, key=lambda m: (best[m][0], m == "whole"))
+    return mode, best[mode][1], {m: {"macro_over_tasks": v[0], "threshold": v[1]} for m, v in best.items()}
+
+
+def document_report(out: Path, threshold: float | None = None) -> dict[str, Any]:
+    """The dev documents scored end to end (what `haltguard eval nli` does with a held-out file).
+
+    int8 scores both ways of meeting a hypothesis; unless ``threshold`` is given, the mode and
+    threshold are chosen on these rows (``choose_operating_point``); fp32 is then measured at
+    that operating point, the lexical baseline at its own best threshold for the same macro.
+    """
+    from haltguard.kernel.heuristic import overlap_support
+    from haltguard.models.nli_data import dev_documents
+    from haltguard.models.scorer import HYPOTHESIS_MODES, OnnxNliScorer
+
+    rows = dev_documents()
+    items = [(r["premise"], r["hypothesis"]) for r in rows]
+    labels = [int(r["label"]) for r in rows]
+    int8 = _score_modes(OnnxNliScorer(out, "int8"), items, HYPOTHESIS_MODES)
+    if threshold is None:
+        mode, threshold, candidates = choose_operating_point(rows, int8)
+    else:
+        candidates = {m: {"macro_over_tasks": _macro_over_tasks(rows, sc, threshold), "threshold": threshold}
+                      for m, sc in int8.items()}
+        mode = max(HYPOTHESIS_MODES, key=lambda m: (candidates[m]["macro_over_tasks"], m == "whole"))
+    lex = [overlap_support(p, h) for p, h in items]
+    lex_thr = max(GRID, key=lambda t: (_macro_over_tasks(rows, lex, t), -abs(t - 0.5)))
+    scores = {"fp32": OnnxNliScorer(out, "fp32", hypothesis_mode=mode).score_many(items, progress=True), "int8": int8[mode], "lexical": lex}
+    report = _by_source(rows, scores, {"fp32": threshold, "int8": threshold, "lexical": lex_thr})
+    return {"hypothesis": mode, "threshold": threshold, "candidates": candidates, "n": len(rows),
+            "lexical_threshold": lex_thr,
+            "overall": {v: evaluate_scores(scores[v], labels, threshold) for v in ("fp32", "int8")}, **report}
+
+
+def _score_modes(scorer: Any, items: list[tuple[str, str]], modes: Sequence[str]) -> dict[str, list[float]]:
+    """Scores of ``items`` in each hypothesis mode; pairs the modes share are scored once."""
+    from haltguard.models.scorer import aggregate, pair_plan
+
+    plans = {m: [pair_plan(p, h, scorer.count_tokens, scorer.max_length, m) for p, h in items] for m in modes}
+    flat = sorted({pair for ps in plans.values() for plan in ps for unit in plan for pair in unit},
+                  key=lambda pr: (len(pr[0]) + len(pr[1]), pr))
+    probs = dict(zip(flat, scorer.score_pairs(flat, progress=True)))
+    return {m: [aggregate([[probs[pair] for pair in unit] for unit in plan]) for plan in ps] for m, ps in plans.items()}
+
+
+def _decision_agreement(out: Path, threshold: float) -> float:
+    """int8 vs fp32 supported/unsupported agreement on the export calibration pairs at ``threshold``."""
+    from haltguard.models.export import calibration_pairs
+    from haltguard.models.scorer import OnnxNliScorer
+
+    pairs = calibration_pairs()
+    a, b = (OnnxNliScorer(out, v).score_pairs(pairs) for v in ("int8", "fp32"))
+    return sum((x >= threshold) == (y >= threshold) for x, y in zip(a, b)) / len(pairs)
+
+
+def train_and_release(out: str | Path, work: str | Path, *, minutes: float = 36.0, seed: int = 13,
                       keep_fp32: bool = False, skip_train: bool = False) -> dict[str, Any]:
     from haltguard.kernel.heuristic import overlap_support
-    from haltguard.models.export import export_model
     from haltguard.models.evaluate import best_threshold
+    from haltguard.models.export import export_model
+    from haltguard.models.scorer import OnnxNliScorer
     from haltguard.models.train import train
 
     out, work = Path(out), Path(work)
     tm = json.loads((work / "train_manifest.json").read_text()) if skip_train else train(work, minutes=minutes, seed=seed)
     dev = [json.loads(line) for line in (work / "dev_pairs.jsonl").read_text().splitlines() if line.strip()]
-    m = export_model(work / "checkpoint", out, int8=True, fp16=True, max_length=256,
+    m = export_model(work / "checkpoint", out, int8=True, fp16=True, max_length=int(tm["hyperparameters"]["max_length"]),
                      threshold=tm["threshold"], keep_fp32=True,
                      extra={"base_model": tm["base_model"], "training": {k: tm[k] for k in (
                          "hyperparameters", "data_files_sha256", "train_pairs", "dev_pairs", "steps", "history",
                          "train_minutes", "torch")}})
-    # per-source dev accuracy for fp32 and int8 at the shipped threshold, lexical baseline beside them
-    from haltguard.models.scorer import OnnxNliScorer
-
+    # the operating point (hypothesis mode + threshold) comes from the dev documents; every report uses it
+    docs = document_report(out)
+    m["hypothesis"], m["threshold"] = docs["hypothesis"], docs["threshold"]
+    m["validation"]["int8_vs_fp32_decision_agreement"] = _decision_agreement(out, m["threshold"])
+    # dev pairs (the training granularity): fp32 and int8, lexical baseline beside them
     labels = [int(r["label"]) for r in dev]
     items = [(r["premise"], r["hypothesis"]) for r in dev]
-    scores = {v: OnnxNliScorer(out, v).score_many(items) for v in ("fp32", "int8")}
-    lex = [overlap_support(p, h) for p, h in items]
-    lex_thr, _ = best_threshold(lex, labels, prefer=0.5)
-    by_source: dict[str, Any] = {}
-    for src in sorted({r["source"] for r in dev}):
-        ii = [i for i, r in enumerate(dev) if r["source"] == src]
-        ys = [labels[i] for i in ii]
-        if 0 < sum(ys) < len(ys):
-            by_source[src] = {v: evaluate_scores([scores[v][i] for i in ii], ys, m["threshold"])["balanced_accuracy"]
-                              for v in scores}
-            by_source[src]["lexical"] = evaluate_scores([lex[i] for i in ii], ys, lex_thr)["balanced_accuracy"]
-            by_source[src]["n"] = len(ii)
-    macro = {k: round(sum(v[k] for v in by_source.values()) / len(by_source), 2) for k in ("fp32", "int8", "lexical")}
-    pairs = items[:40]
+    scores = {v: OnnxNliScorer(out, v, hypothesis_mode="whole").score_many(items, progress=True) for v in ("fp32", "int8")}
+    scores["lexical"] = [overlap_support(p, h) for p, h in items]
+    lex_thr, _ = best_threshold(scores["lexical"], labels, prefer=0.5)
+    pairs_report = _by_source(dev, scores, {"fp32": m["threshold"], "int8": m["threshold"], "lexical": lex_thr})
     m["dev_report"] = {
         "threshold": m["threshold"],
-        "overall": {v: evaluate_scores(scores[v], labels, m["threshold"]) for v in scores},
-        "lexical_baseline": {"threshold_from_dev": lex_thr, **evaluate_scores(lex, labels, lex_thr)},
-        "by_source_balanced_accuracy": by_source,
-        "macro_over_sources": macro,
+        "threshold_from_dev_pairs": tm["threshold"],
+        "pairs": {"overall": {v: evaluate_scores(scores[v], labels, m["threshold"]) for v in ("fp32", "int8")},
+                  "lexical_baseline": {"threshold_from_dev": lex_thr, **evaluate_scores(scores["lexical"], labels, lex_thr)},
+                  **pairs_report},
+        "documents": docs,
         "int8_fp32_decision_agreement": round(sum((a >= m["threshold"]) == (b >= m["threshold"])
                                                   for a, b in zip(scores["int8"], scores["fp32"])) / len(labels), 4),
-        "cpu_ms_per_pair_1_thread": {v: round(_latency_ms(out, v, pairs), 2) for v in ("int8", "fp32")},
+        "cpu_ms_per_pair_1_thread": {v: round(_latency_ms(out, v, items[:40]), 2) for v in ("int8", "fp32")},
     }
     if not keep_fp32:
         for v in ("fp32", "fp16"):
@@ -83,46 +181,74 @@ def train_and_release(out: str | Path, work: str | Path, *, minutes: float = 32.
     return {**m, "dev": tm["dev"], "train_minutes": tm["train_minutes"]}
 
 
+def _table(rep: dict[str, Any]) -> str:
+    rows = [f"| {s} | {v['n']} | {v['fp32']} | {v['int8']} | {v['lexical']} |" for s, v in rep["by_source"].items()]
+    rows.append(f"| **macro over sources** | | **{rep['macro_over_sources']['fp32']}** | **{rep['macro_over_sources']['int8']}** "
+                f"| **{rep['macro_over_sources']['lexical']}** |")
+    rows += [f"| task: {t} | | {v['fp32']} | {v['int8']} | {v['lexical']} |" for t, v in rep["by_task"].items()]
+    rows.append(f"| **macro over tasks** | | **{rep['macro_over_tasks']['fp32']}** | **{rep['macro_over_tasks']['int8']}** "
+                f"| **{rep['macro_over_tasks']['lexical']}** |")
+    return "| dev source | n | fp32 | int8 | lexical overlap baseline |\n|---|---|---|---|---|\n" + "\n".join(rows)
+
+
 def model_card(m: dict[str, Any]) -> str:
     r = m["dev_report"]
-    rows = "\n".join(f"| {s} | {v['n']} | {v['fp32']} | {v['int8']} | {v['lexical']} |"
-                     for s, v in r["by_source_balanced_accuracy"].items())
+    pr, dr = r["pairs"], r["documents"]
     files = "\n".join(f"| `{n}` | {i['bytes'] / 1e6:.1f} MB | `{i['sha256'][:16]}…` |" for n, i in m["files"].items())
     t = m["training"]
     hp = t["hyperparameters"]
+    mode_text = ("each sentence of a multi-sentence hypothesis is scored on its own and the weakest one counts"
+                 if m.get("hypothesis") == "sentences" else "a hypothesis is scored whole")
+    minimal = dr["by_task"].get("minimal-edit summaries", {}).get("int8")
     return f"""# haltguard default NLI model
 
 P(supported | premise, hypothesis): output index {m['supported_index']} of a 2-way head, the
-coherence score the halt kernel consumes. Decision threshold **{m['threshold']}** (chosen on
-the dev split only).
+coherence score the halt kernel consumes. Premises longer than {m['max_length']} tokens are cut
+into overlapping sentence windows and the best window counts; {mode_text}
+(`"hypothesis": "{m.get('hypothesis', 'whole')}"` in the manifest). Decision threshold **{m['threshold']}**.
+Both were chosen together on the dev documents for the best macro balanced accuracy over
+tasks (int8; per mode: {', '.join(f"{k} {v['macro_over_tasks']} at {v['threshold']}" for k, v in dr['candidates'].items())}),
+never on anything else.
 
 ## Base encoder
 MiniLM-L6 (H384, 6 layers, uncased WordPiece) from the PyPI package `{m['base_model']['package']}`,
 `model.safetensors` sha256 `{m['base_model']['sha256']}` (checked before training).
 
 ## Data and training
-Pairs from ../shared/data/nli (SNLI dev, Climate-FEVER, SummEdits, WiCE dev, BEGIN, QAGS;
-long premises reduced to the sentence window that overlaps the hypothesis most) plus
-synthetic pairs generated from their documents (the sentence itself or a dropped clause as
-supported; number, date, entity swaps, added negation, a sentence from another document as
-unsupported). The dev split holds out whole claims/documents ({sum(v['n'] for v in t['dev_pairs'].values())}
-pairs); train has {sum(v['n'] for v in t['train_pairs'].values())} pairs. File hashes are in `manifest.json`.
+Pairs from ../shared/data/nli: SNLI dev, Climate-FEVER, WiCE dev, BEGIN, QAGS (per summary
+sentence) and SummEdits at sentence level (an edited summary that differs from its original in
+exactly one sentence marks that sentence unsupported and the others supported). Long premises
+are cut to the same windows the scorer uses at inference and the one that overlaps the
+hypothesis most is kept. Synthetic pairs from the same documents are contrastive: every
+picked sentence gives a supported pair (itself or a dropped clause) and an unsupported edit of
+it against the same window (another name from the same document, a changed number or date, a
+negation added or removed, an antonym, an inserted phrase, rarely a sentence from another
+document). The dev split holds out whole claims/documents, synthetic edits included
+({sum(v['n'] for v in t['dev_pairs'].values())} pairs); train has {sum(v['n'] for v in t['train_pairs'].values())} pairs.
+File hashes are in `manifest.json`.
 
 Fine-tuned with AdamW (lr {hp['lr']}, batch {hp['batch_size']}, max length {hp['max_length']},
-warm-up {hp['warmup']}, word embeddings frozen), seed {hp['seed']}, {t['steps']['done']} steps in
-{t['train_minutes']} minutes on this 2-core CPU; the best of {len(t['history'])} dev checkpoints
-kept (step {t['steps']['best']}). Reproduce everything with `haltguard train`.
+warm-up {hp['warmup']}, word embeddings frozen), seed {hp['seed']}, {t['steps']['done']} of {t['steps']['planned']}
+planned steps (a fixed count, sized for this 2-core CPU; a time budget only as a safety stop) in
+{t['train_minutes']} minutes; the best of {len(t['history'])} dev checkpoints kept (step {t['steps']['best']}).
+Reproduce everything with `haltguard train` (training, export and these reports fit in 45 minutes here).
 
 ## Dev results (balanced accuracy, %, threshold {m['threshold']})
 
-| dev source | n | fp32 | int8 | lexical overlap baseline |
-|---|---|---|---|---|
-{rows}
-| **macro over sources** | | **{r['macro_over_sources']['fp32']}** | **{r['macro_over_sources']['int8']}** | **{r['macro_over_sources']['lexical']}** |
+### Dev documents, scored end to end (what `haltguard eval nli` does with a held-out file)
+Whole premises and whole summaries of the dev groups ({dr['n']} rows). The threshold was chosen
+on these rows, so they flatter the model a little; the lexical baseline gets the same favour
+(its own best threshold here, {dr['lexical_threshold']}).
 
-Overall dev: fp32 {r['overall']['fp32']['balanced_accuracy']} (AUC {r['overall']['fp32']['auc']}),
-int8 {r['overall']['int8']['balanced_accuracy']} (AUC {r['overall']['int8']['auc']}); the lexical
-baseline (its own best threshold on dev) {r['lexical_baseline']['balanced_accuracy']}.
+{_table(dr)}
+
+### Dev pairs (training granularity: windows, single summary sentences, synthetic edits)
+
+{_table(pr)}
+
+Overall dev pairs: fp32 {pr['overall']['fp32']['balanced_accuracy']} (AUC {pr['overall']['fp32']['auc']}),
+int8 {pr['overall']['int8']['balanced_accuracy']} (AUC {pr['overall']['int8']['auc']}); the lexical
+baseline {pr['lexical_baseline']['balanced_accuracy']}.
 int8 and fp32 make the same supported/unsupported decision on {100 * r['int8_fp32_decision_agreement']:.2f} %
 of dev pairs; on the calibration set the largest |Δprob| is {m['validation']['int8_vs_fp32_max_abs_prob']:.4f}
 and fp32 ONNX matches PyTorch to {m['validation']['fp32_vs_torch_max_abs_logit']:.2e} in logits.
@@ -132,18 +258,21 @@ and fp32 ONNX matches PyTorch to {m['validation']['fp32_vs_torch_max_abs_logit']
 |---|---|---|
 {files}
 
-CPU latency per pair (1 thread, onnxruntime, dev pairs): int8 {r['cpu_ms_per_pair_1_thread']['int8']} ms,
+CPU latency per pair (1 thread, onnxruntime, short dev pairs): int8 {r['cpu_ms_per_pair_1_thread']['int8']} ms,
 fp32 {r['cpu_ms_per_pair_1_thread']['fp32']} ms. See `haltguard bench nli` for 128/256/512 tokens.
 
 ## Limitations (read before relying on it)
 The project's goal for this model is macro balanced accuracy ≥ 75 on held-out claim/answer/
-summary/NLI sets, with ≥ 65 on minimal-edit summaries. The dev figures above do not reach it:
-the model is strong on SNLI-style pairs and knowledge-grounded dialogue, modest on claim
-verification, and near chance on minimal-edit news summaries (SummEdits) and QAGS, where the
-lexical baseline is as good or better. It was trained for one epoch within a 45-minute CPU
-budget (the dev score was still rising); more epochs (e.g. on a GPU), training on the same
-premise windows used at inference, and more minimal-edit pairs are the obvious next steps.
-Use the host's review endpoint thresholds accordingly and prefer hold-back mode.
+summary/NLI sets, with ≥ 65 on minimal-edit summaries. On the dev documents above the int8
+model reaches {dr['macro_over_tasks']['int8']} macro over tasks and {minimal} on minimal-edit summaries
+(SummEdits){'' if minimal is not None and minimal >= 65 and dr['macro_over_tasks']['int8'] >= 75 else ': the goal is not met'}.
+It is strong on SNLI-style pairs and knowledge-grounded answers and weakest where a summary keeps
+the document's words but changes a fact (news summaries are at chance). int8 and fp32 differ
+most there too: minimal-edit summaries score close to the threshold, so the ~1e-2 probability
+differences of 8-bit weights flip decisions either way; compare the two columns before relying
+on a single figure. Training is less than one pass over the data on a 2-core CPU; more epochs
+(e.g. on a GPU) are the obvious next step. Prefer hold-back mode in the host and the browser
+when a wrong sentence must never reach the user.
 
 ## What is committed and why
 Only `model_int8.onnx`, the tokenizer files and `manifest.json` (with this card): the browser

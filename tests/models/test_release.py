@@ -1,0 +1,61 @@
+"""The release step of `haltguard train` (export, operating point, reports, model card) on a tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="models extra not installed")
+
+from haltguard.models.release import TASKS, choose_operating_point, model_card, train_and_release  # noqa: E402
+
+from test_export import _tiny_bert  # noqa: E402  (tests/models is on sys.path under pytest)
+
+
+def _rows(spec):
+    return [{"source": src, "label": y, "premise": "p", "hypothesis": "h"} for src, y in spec]
+
+
+def test_operating_point_maximises_the_macro_over_tasks():
+    # snli is big and separates at 0.8; the small claim source only at 0.3: a pooled threshold
+    # would follow snli, the macro over tasks must not
+    spec = [("snli", 1)] * 50 + [("snli", 0)] * 50 + [("wice", 1)] * 5 + [("wice", 0)] * 5
+    rows = _rows(spec)
+    snli = [0.9] * 50 + [0.7] * 50
+    wice = [0.35] * 5 + [0.25] * 5
+    mode, thr, cands = choose_operating_point(rows, {"whole": snli + wice, "sentences": snli + [0.5] * 10})
+    assert mode == "whole" and cands["whole"]["macro_over_tasks"] == 75.0
+    assert 0.7 < thr <= 0.9 or 0.25 < thr <= 0.35
+    # a mode that separates both sources wins over one that separates only the larger
+    both = [0.9] * 50 + [0.2] * 50 + [0.35] * 5 + [0.25] * 5
+    mode, thr, cands = choose_operating_point(rows, {"whole": snli + wice, "sentences": both})
+    assert mode == "sentences" and 0.25 < thr <= 0.35 and cands["sentences"]["macro_over_tasks"] == 100.0
+    assert set(TASKS) >= {"claims vs evidence", "minimal-edit summaries"}
+
+
+def test_release_of_a_tiny_checkpoint(tmp_path):
+    work, out = tmp_path / "work", tmp_path / "out"
+    (work / "checkpoint").mkdir(parents=True)
+    _tiny_bert(work / "checkpoint")
+    dev = [{"premise": "The cat sat on the mat.", "hypothesis": "A cat is on the mat.", "label": 1, "source": "snli"},
+           {"premise": "The cat sat on the mat.", "hypothesis": "The dog is tall.", "label": 0, "source": "snli"},
+           {"premise": "The tower is in Paris.", "hypothesis": "The tower is in Paris.", "label": 1, "source": "wice"},
+           {"premise": "The tower is in Paris.", "hypothesis": "The river is tall.", "label": 0, "source": "wice"}]
+    (work / "dev_pairs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in dev))
+    hp = {"seed": 13, "max_length": 64, "batch_size": 32, "lr": 5e-5, "warmup": 0.06, "epochs": 1}
+    tm = {"base_model": {"package": "tiny", "file": "model.safetensors", "sha256": "0" * 64}, "threshold": 0.5,
+          "hyperparameters": hp, "data_files_sha256": {}, "train_pairs": {"snli": {"n": 10, "pos": 5}},
+          "dev_pairs": {"snli": {"n": 4, "pos": 2}}, "steps": {"planned": 1, "done": 1, "best": 1}, "history": [{}],
+          "train_minutes": 0.1, "torch": torch.__version__, "dev": {}}
+    (work / "train_manifest.json").write_text(json.dumps(tm))
+    m = train_and_release(out, work, skip_train=True)
+    on_disk = json.loads((out / "manifest.json").read_text())
+    assert on_disk["hypothesis"] in ("whole", "sentences") and 0.05 <= on_disk["threshold"] <= 0.95
+    assert on_disk["threshold"] == m["dev_report"]["documents"]["threshold"]
+    docs = on_disk["dev_report"]["documents"]
+    assert docs["n"] > 3000 and {"fp32", "int8", "lexical"} <= set(docs["macro_over_tasks"])
+    assert "minimal-edit summaries" in docs["by_task"] and "summedits_news" in docs["by_source"]
+    assert set(on_disk["onnx"]) == {"int8"} and not (out / "model_fp32.onnx").exists()
+    card = (out / "README.md").read_text()
+    assert card == model_card(on_disk) and "macro over tasks" in card and str(on_disk["threshold"]) in card
