@@ -62,7 +62,9 @@ def _py(page, code):
 
 def test_boots_offline_in_a_module_worker_on_loopback_only(booted):
     page, info = booted["page"], booted["info"]
-    assert info["backend"] == "onnx" and info["threshold"] == pytest.approx(0.385)
+    shipped = json.loads((REPO / "models" / "default" / "manifest.json").read_text())
+    assert info["backend"] == "onnx" and info["threshold"] == pytest.approx(shipped["threshold"])
+    assert info["maxLength"] == shipped["max_length"]
     assert booted["refused"] == [] and booted["errors"] == []
     hosts = {urlsplit(u).hostname for u in booted["requests"] if not u.startswith("data:")}
     assert hosts == {"127.0.0.1"}
@@ -131,10 +133,12 @@ def test_stream_halts_before_the_unsupported_sentence(booted, artifacts):
 
 
 def test_server_fallback_when_model_is_off_or_too_slow(browser, playwright, demo_host):
+    host_threshold = json.loads((REPO / "models" / "default" / "manifest.json").read_text())["threshold"]
     for query in ("model=none", "budget=0"):
         ctx, page, info, _, refused, errors = _open(browser, f"{demo_host.url}/?key={DEMO_KEY}&{query}", playwright=playwright)
         try:
             assert info["backend"] == "host" and refused == [] and errors == []
+            assert info["threshold"] == pytest.approx(host_threshold)  # the host's model judges
             if query == "budget=0":
                 assert "budget" in info["fallbackReason"]
             frames = page.evaluate("window.hg.run({delay: 0})")["frames"]

@@ -95,11 +95,14 @@ async function init(opts) {
   } else if (remote) {
     const r = await fetch(new URL("/v1/ready", remote.hostUrl));
     const ready = await r.json();
-    hg.setup("", JSON.stringify({ threshold: ready.model.threshold, max_length: 256 }));
+    // the host windows and judges with its own model: its threshold is the one that applies here
+    const meta = JSON.parse(hg.setup("", JSON.stringify({ threshold: ready.model.threshold, max_length: 256 })));
+    threshold = meta.threshold;
     backend = "host";
   }
   info.backend = backend;
   info.threshold = threshold;
+  info.maxLength = maxLength;
   return info;
 }
 
