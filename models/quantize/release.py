@@ -1,8 +1,9 @@
 """`haltguard train`: train the default model, export it, measure it, write its model card.
 
-One command from the PyPI encoder to the shipped folder (models/default): train (time-boxed,
-seeded) -> export (fp32 ONNX, weight-only int8, fp16) -> accuracy of fp32 and int8 on
-the dev split with the dev threshold, lexical baseline beside it -> manifest + README.md.
+One command from the PyPI encoder to the shipped folder (models/default): train (a fixed,
+seeded number of steps) -> export (fp32 ONNX, weight-only int8, fp16) -> the operating point
+(hypothesis mode + threshold) chosen on the dev documents -> fp32, int8 and the lexical
+baseline on the dev documents (end to end) and the dev pairs -> manifest + README.md.
 Only the int8 model, the tokenizer files and the manifest are committed; fp32/fp16 are
 rebuilt by this command (see the model card for why).
 """
@@ -81,12 +82,12 @@ def choose_operating_point(rows: list[dict[str, Any]], scores_by_mode: dict[str,
     return mode, best[mode][1], {m: {"macro_over_tasks": v[0], "threshold": v[1]} for m, v in best.items()}
 
 
-def document_report(out: Path, threshold: float | None = None) -> dict[str, Any]:
+def document_report(out: Path) -> dict[str, Any]:
     """The dev documents scored end to end (what `haltguard eval nli` does with a held-out file).
 
-    int8 scores both ways of meeting a hypothesis; unless ``threshold`` is given, the mode and
-    threshold are chosen on these rows (``choose_operating_point``); fp32 is then measured at
-    that operating point, the lexical baseline at its own best threshold for the same macro.
+    int8 scores both ways of meeting a hypothesis; the mode and threshold are chosen on these
+    rows (``choose_operating_point``); fp32 is then measured at that operating point, the
+    lexical baseline at its own best threshold for the same macro.
     """
     from haltguard.kernel.heuristic import overlap_support
     from haltguard.models.nli_data import dev_documents
@@ -96,12 +97,7 @@ def document_report(out: Path, threshold: float | None = None) -> dict[str, Any]
     items = [(r["premise"], r["hypothesis"]) for r in rows]
     labels = [int(r["label"]) for r in rows]
     int8 = _score_modes(OnnxNliScorer(out, "int8"), items, HYPOTHESIS_MODES)
-    if threshold is None:
-        mode, threshold, candidates = choose_operating_point(rows, int8)
-    else:
-        candidates = {m: {"macro_over_tasks": _macro_over_tasks(rows, sc, threshold), "threshold": threshold}
-                      for m, sc in int8.items()}
-        mode = max(HYPOTHESIS_MODES, key=lambda m: (candidates[m]["macro_over_tasks"], m == "whole"))
+    mode, threshold, candidates = choose_operating_point(rows, int8)
     lex = [overlap_support(p, h) for p, h in items]
     lex_thr = max(GRID, key=lambda t: (_macro_over_tasks(rows, lex, t), -abs(t - 0.5)))
     scores = {"fp32": OnnxNliScorer(out, "fp32", hypothesis_mode=mode).score_many(items, progress=True), "int8": int8[mode], "lexical": lex}
