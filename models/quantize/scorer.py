@@ -16,11 +16,11 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+# the pairing itself is pure Python in the kernel, so the browser worker pairs exactly alike
+from haltguard.kernel.windows import HYPOTHESIS_MODES, aggregate, hypothesis_units, pair_plan, premise_chunks
+
 __all__ = ["OnnxNliScorer", "TorchNliScorer", "softmax_support", "premise_chunks", "dequantize_weight_only",
            "hypothesis_units", "pair_plan", "aggregate", "HYPOTHESIS_MODES"]
-
-# how a hypothesis meets the model: whole, or one sentence at a time (manifest "hypothesis")
-HYPOTHESIS_MODES = ("whole", "sentences")
 
 
 def softmax_support(logits: Any, supported_index: int) -> list[float]:
@@ -30,51 +30,6 @@ def softmax_support(logits: Any, supported_index: int) -> list[float]:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return (e[:, supported_index] / e.sum(axis=-1)).tolist()
-
-
-def premise_chunks(premise: str, hypothesis: str, count_tokens: Any, max_length: int) -> list[str]:
-    """Sentence windows of the premise that fit the model window next to the hypothesis."""
-    from haltguard.kernel.sentences import split_sentences
-
-    budget = max_length - 3 - count_tokens(hypothesis)
-    if count_tokens(premise) <= budget or budget < 16:
-        return [premise]
-    sents = split_sentences(premise) or [premise]
-    sizes = [count_tokens(s) for s in sents]
-    out, i = [], 0
-    while i < len(sents):
-        j, used = i, 0
-        while j < len(sents) and (used + sizes[j] <= budget or j == i):
-            used += sizes[j]
-            j += 1
-        out.append(" ".join(sents[i:j]))
-        if j >= len(sents):
-            break
-        i = max(i + 1, j - 1)  # one sentence of overlap between windows
-    return out
-
-
-def hypothesis_units(hypothesis: str, mode: str = "whole") -> list[str]:
-    """The parts of ``hypothesis`` judged on their own: itself, or its sentences of 3+ words."""
-    if mode not in HYPOTHESIS_MODES:
-        raise ValueError(f"hypothesis mode must be one of {HYPOTHESIS_MODES}, not {mode!r}")
-    if mode == "whole":
-        return [hypothesis]
-    from haltguard.kernel.sentences import split_sentences
-
-    return [s for s in split_sentences(hypothesis) if len(s.split()) >= 3] or [hypothesis]
-
-
-def pair_plan(premise: str, hypothesis: str, count_tokens: Any, max_length: int,
-              mode: str = "whole") -> list[list[tuple[str, str]]]:
-    """For each hypothesis unit, the (premise window, unit) pairs the model scores."""
-    return [[(w, u) for w in premise_chunks(premise, u, count_tokens, max_length)]
-            for u in hypothesis_units(hypothesis, mode)]
-
-
-def aggregate(unit_scores: Sequence[Sequence[float]]) -> float:
-    """Support of the whole pair: the weakest unit, each unit by its best premise window."""
-    return min(max(s) for s in unit_scores)
 
 
 class _Base:

@@ -1,0 +1,61 @@
+"""How a (premise, hypothesis) pair meets an NLI model whose window is ``max_length`` tokens.
+
+A premise longer than the window is cut into overlapping sentence windows and the best
+window counts (evidence is local; cutting it off would lose it). A model trained on single
+sentences may also ask, through its manifest's ``"hypothesis": "sentences"``, for each
+sentence of a multi-sentence hypothesis to be judged on its own, the weakest one counting:
+one unsupported sentence makes a summary unsupported. Standard library only: the host,
+``haltguard eval nli`` and the browser worker all pair through this module.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from haltguard.kernel.sentences import split_sentences
+
+__all__ = ["HYPOTHESIS_MODES", "premise_chunks", "hypothesis_units", "pair_plan", "aggregate"]
+
+# how a hypothesis meets the model: whole, or one sentence at a time
+HYPOTHESIS_MODES = ("whole", "sentences")
+
+
+def premise_chunks(premise: str, hypothesis: str, count_tokens: Callable[[str], int], max_length: int) -> list[str]:
+    """Sentence windows of the premise that fit the model window next to the hypothesis."""
+    budget = max_length - 3 - count_tokens(hypothesis)
+    if count_tokens(premise) <= budget or budget < 16:
+        return [premise]
+    sents = split_sentences(premise) or [premise]
+    sizes = [count_tokens(s) for s in sents]
+    out, i = [], 0
+    while i < len(sents):
+        j, used = i, 0
+        while j < len(sents) and (used + sizes[j] <= budget or j == i):
+            used += sizes[j]
+            j += 1
+        out.append(" ".join(sents[i:j]))
+        if j >= len(sents):
+            break
+        i = max(i + 1, j - 1)  # one sentence of overlap between windows
+    return out
+
+
+def hypothesis_units(hypothesis: str, mode: str = "whole") -> list[str]:
+    """The parts of ``hypothesis`` judged on their own: itself, or its sentences of 3+ words."""
+    if mode not in HYPOTHESIS_MODES:
+        raise ValueError(f"hypothesis mode must be one of {HYPOTHESIS_MODES}, not {mode!r}")
+    if mode == "whole":
+        return [hypothesis]
+    return [s for s in split_sentences(hypothesis) if len(s.split()) >= 3] or [hypothesis]
+
+
+def pair_plan(premise: str, hypothesis: str, count_tokens: Callable[[str], int], max_length: int,
+              mode: str = "whole") -> list[list[tuple[str, str]]]:
+    """For each hypothesis unit, the (premise window, unit) pairs the model scores."""
+    return [[(w, u) for w in premise_chunks(premise, u, count_tokens, max_length)]
+            for u in hypothesis_units(hypothesis, mode)]
+
+
+def aggregate(unit_scores: Sequence[Sequence[float]]) -> float:
+    """Support of the whole pair: the weakest unit, each unit by its best premise window."""
+    return min(max(s) for s in unit_scores)
