@@ -116,6 +116,22 @@ def test_onnxruntime_web_equals_python_onnxruntime(booted):
     model_parity(lambda pairs: page.evaluate("(pairs) => window.hg.guard.call('modelScores', {pairs})", pairs), PAIRS)
 
 
+def test_guard_score_pairs_like_the_host(booted):
+    """guard.score windows a long premise (and splits hypothesis sentences when the model asks)
+    exactly like the host's /v1/score and `haltguard eval nli`."""
+    from haltguard.models.scorer import OnnxNliScorer
+
+    premise = " ".join(f"In {1900 + i} the town of Arlen built bridge number {i} over the river." for i in range(40))
+    pairs = [[premise, "In 1903 the town built bridge number 3. In 1937 it built bridge number 37."],
+             [premise, "In 1903 the town built bridge number 3. In 1937 it built a tunnel instead."],
+             ["Paris is in France.", "Paris is in Spain."]]
+    sc = OnnxNliScorer(REPO / "models" / "default")
+    assert len(sc.plan(*pairs[0])[0]) > 1  # the premise really is windowed
+    got = booted["page"].evaluate("(pairs) => window.hg.guard.score(pairs)", pairs)["scores"]
+    ref = sc.score_many([tuple(p) for p in pairs])
+    assert max(abs(a - b) for a, b in zip(got, ref)) <= 1e-5, (got, ref)
+
+
 def test_stream_halts_before_the_unsupported_sentence(booted, artifacts):
     page = booted["page"]
     run = page.evaluate("window.hg.run({delay: 0})")

@@ -12,8 +12,9 @@ from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.driver import DEFAULT_STREAM_HALT, ClaimStream
 from haltguard.kernel.guard import detect_json, rehydrate_json, transform_json
 from haltguard.kernel.tokenizer import WordPieceTokenizer
+from haltguard.kernel.windows import aggregate, pair_plan
 
-_state = {"tok": None, "max_length": 256, "threshold": 0.5, "streams": {}, "next": 0}
+_state = {"tok": None, "max_length": 256, "threshold": 0.5, "hypothesis": "whole", "streams": {}, "next": 0}
 
 
 def setup(vocab_text, manifest_json):
@@ -25,6 +26,7 @@ def setup(vocab_text, manifest_json):
         _state["tok"] = WordPieceTokenizer.from_lines(lines)
     _state["max_length"] = int(m.get("max_length", 256))
     _state["threshold"] = float(m.get("threshold", 0.5))
+    _state["hypothesis"] = str(m.get("hypothesis", "whole"))
     return json.dumps({"threshold": _state["threshold"], "max_length": _state["max_length"]})
 
 
@@ -49,6 +51,17 @@ async def _score(pairs):
 
     out = await hg_js.score(json.dumps(pairs))
     return list(out.to_py()) if hasattr(out, "to_py") else list(out)
+
+
+async def score_planned(pairs_json):
+    """Support per (premise, hypothesis) exactly as the host's /v1/score and `haltguard eval nli`
+    give it: long premises windowed, hypothesis sentences apart when the model asks for it."""
+    tok = _state["tok"]
+    count = lambda text: len(tok.tokenize_ids(text))  # noqa: E731
+    plans = [pair_plan(p, h, count, _state["max_length"], _state["hypothesis"]) for p, h in json.loads(pairs_json)]
+    flat = list(dict.fromkeys(pair for plan in plans for unit in plan for pair in unit))
+    probs = dict(zip(flat, await _score([list(pr) for pr in flat])))
+    return json.dumps([aggregate([[probs[pr] for pr in unit] for unit in plan]) for plan in plans])
 
 
 def detect(text, policy_json):

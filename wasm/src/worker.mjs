@@ -112,7 +112,11 @@ const handlers = {
   transform: ({ text, policy, session }) =>
     JSON.parse(hg.transform(text, policy ? JSON.stringify(policy) : "", session ? JSON.stringify(session) : "")),
   rehydrate: ({ text, session }) => JSON.parse(hg.rehydrate(text, JSON.stringify(session))),
-  score: async ({ pairs }) => ({ scores: await score(pairs), backend, threshold }),
+  // the host plans and aggregates itself; on-device, the kernel plans (windows, sentences) and the model scores
+  score: async ({ pairs }) => ({
+    scores: backend === "onnx" ? JSON.parse(await hg.score_planned(JSON.stringify(pairs))) : await score(pairs),
+    backend, threshold,
+  }),
   modelScores: async ({ pairs, length }) => runModel(pairs, length ?? 0),
   streamStart: ({ context, halt }) => hg.stream_start(context, halt ? JSON.stringify(halt) : ""),
   streamFeed: async ({ id, chunk }) => JSON.parse(await hg.stream_feed(id, chunk)),
