@@ -270,10 +270,9 @@ class ScoringService:
             self.cache.put(k, fut.result())
 
     async def score(self, pairs: Sequence[Pair]) -> list[float]:
-        """Support per pair, aggregated over the engine's plan (see ``haltguard.models.scorer.aggregate``)."""
-        from haltguard.models.scorer import aggregate
+        """Support per pair, aggregated over the engine's plan (see ``haltguard.kernel.windows``)."""
+        from haltguard.kernel.windows import aggregate_plans, unique_pairs
 
         plans = [self.engine.plan(p, h) for p, h in pairs]
-        flat = [pair for plan in plans for unit in plan for pair in unit]
-        scores = iter(await self._score_flat(flat))
-        return [aggregate([[next(scores) for _ in unit] for unit in plan]) for plan in plans]
+        flat = unique_pairs(plans)
+        return aggregate_plans(plans, dict(zip(flat, await self._score_flat(flat))))

@@ -14,7 +14,11 @@ from typing import Callable, Sequence
 
 from haltguard.kernel.sentences import split_sentences
 
-__all__ = ["HYPOTHESIS_MODES", "premise_chunks", "hypothesis_units", "pair_plan", "aggregate"]
+__all__ = ["HYPOTHESIS_MODES", "premise_chunks", "hypothesis_units", "pair_plan", "aggregate", "unique_pairs",
+           "aggregate_plans"]
+
+Pair = tuple[str, str]
+Plan = list[list[Pair]]
 
 # how a hypothesis meets the model: whole, or one sentence at a time
 HYPOTHESIS_MODES = ("whole", "sentences")
@@ -59,3 +63,13 @@ def pair_plan(premise: str, hypothesis: str, count_tokens: Callable[[str], int],
 def aggregate(unit_scores: Sequence[Sequence[float]]) -> float:
     """Support of the whole pair: the weakest unit, each unit by its best premise window."""
     return min(max(s) for s in unit_scores)
+
+
+def unique_pairs(plans: Sequence[Plan]) -> list[Pair]:
+    """Every pair the plans need, once, shortest first (batches pad to their longest member)."""
+    return sorted({pair for plan in plans for unit in plan for pair in unit}, key=lambda pr: (len(pr[0]) + len(pr[1]), pr))
+
+
+def aggregate_plans(plans: Sequence[Plan], probs: dict[Pair, float]) -> list[float]:
+    """Support per plan from the model's ``probs`` of each of its pairs."""
+    return [aggregate([[probs[pair] for pair in unit] for unit in plan]) for plan in plans]

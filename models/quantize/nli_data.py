@@ -93,16 +93,6 @@ class _Windows:
         return next((w for w in wins if sentence in w), None) or self.best(premise, sentence)
 
 
-class _WholeDocuments(_Windows):
-    """No windows: the premise as a held-out file would hold it."""
-
-    def __init__(self) -> None:
-        pass
-
-    def all(self, premise: str, hypothesis: str) -> list[str]:
-        return [premise]
-
-
 def _overlap(a: str, b: str) -> int:
     wa = {w for w in re.findall(r"\w+", a.lower()) if len(w) > 3}
     return len(wa & {w for w in re.findall(r"\w+", b.lower()) if len(w) > 3})
@@ -138,8 +128,9 @@ def _summary_sentences(r: dict[str, Any]) -> Iterator[tuple[str, int]]:
 def _real(win: _Windows | None) -> Iterator[dict[str, Any]]:
     """Every labelled pair in the data folder; ``win=None`` keeps whole documents and summaries."""
     f = data_files()
-    if win is None:
-        win = _WholeDocuments()
+
+    def premise(text: str, hypothesis: str) -> str:
+        return win.best(text, hypothesis) if win is not None else text
     with open(f["snli"], encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
             if r["gold_label"] in ("entailment", "neutral", "contradiction"):
@@ -152,14 +143,14 @@ def _real(win: _Windows | None) -> Iterator[dict[str, Any]]:
                 yield _row(e["evidence"], c["claim"], lab == "SUPPORTS", "climate_fever" + ("" if lab != "NOT_ENOUGH_INFO" else "_nei"),
                            c["claim"][:60])
     for r in load_wice_dev():
-        yield _row(win.best(r["premise"], r["hypothesis"]), r["hypothesis"], r["label"], "wice", r["hypothesis"][:60])
+        yield _row(premise(r["premise"], r["hypothesis"]), r["hypothesis"], r["label"], "wice", r["hypothesis"][:60])
     for key in ("qags_cnndm", "qags_xsum"):
         with open(f[key], encoding="utf-8") as fh:
             for line in fh:
                 a = json.loads(line)
                 for s in a["summary_sentences"]:
                     votes = [x["response"] == "yes" for x in s["responses"]]
-                    yield _row(win.best(a["article"], s["sentence"]), s["sentence"], sum(votes) * 2 > len(votes), "qags",
+                    yield _row(premise(a["article"], s["sentence"]), s["sentence"], sum(votes) * 2 > len(votes), "qags",
                                a["article"][:60])
     for key in ("begin_test_wow", "begin_dev_wow", "begin_dev_cmu"):
         with open(f[key], encoding="utf-8", newline="") as fh:
@@ -169,7 +160,7 @@ def _real(win: _Windows | None) -> Iterator[dict[str, Any]]:
                                r["knowledge"][:60])
     seen: set[tuple[str, str]] = set()
     for r in load_summedits():
-        if isinstance(win, _WholeDocuments):
+        if win is None:
             yield _row(r["premise"], r["hypothesis"], r["label"], f"summedits_{r['domain']}", r["premise"][:60])
             continue
         for sent, label in _summary_sentences(r):

@@ -36,9 +36,13 @@ TASKS = {"claims vs evidence": (("climate_fever",), ("wice",)), "answers vs know
          "summary sentences": (("qags",),), "minimal-edit summaries": (("summedits_",),), "NLI pairs": (("snli",),)}
 
 
-def _bacc(rows: list[dict[str, Any]], ii: list[int], scores: list[float], threshold: float) -> float | None:
+def _both_classes(rows: list[dict[str, Any]], ii: list[int]) -> bool:
+    return 0 < sum(int(rows[i]["label"]) for i in ii) < len(ii)
+
+
+def _bacc(rows: list[dict[str, Any]], ii: list[int], scores: list[float], threshold: float) -> float:
     ys = [int(rows[i]["label"]) for i in ii]
-    return evaluate_scores([scores[i] for i in ii], ys, threshold)["balanced_accuracy"] if 0 < sum(ys) < len(ys) else None
+    return evaluate_scores([scores[i] for i in ii], ys, threshold)["balanced_accuracy"]
 
 
 def _by_source(rows: list[dict[str, Any]], scores: dict[str, list[float]], thresholds: dict[str, float]) -> dict[str, Any]:
@@ -46,14 +50,14 @@ def _by_source(rows: list[dict[str, Any]], scores: dict[str, list[float]], thres
     by: dict[str, Any] = {}
     for src in sorted({r["source"] for r in rows}):
         ii = [i for i, r in enumerate(rows) if r["source"] == src]
-        if _bacc(rows, ii, scores[next(iter(scores))], 0.5) is not None:
+        if _both_classes(rows, ii):
             by[src] = {k: _bacc(rows, ii, v, thresholds[k]) for k, v in scores.items()}
             by[src]["n"] = len(ii)
     macro = {k: round(sum(v[k] for v in by.values()) / len(by), 2) for k in scores}
     tasks = {}
     for task, datasets in TASKS.items():
         pools = [[i for i, r in enumerate(rows) if r["source"].startswith(prefixes)] for prefixes in datasets]
-        pools = [ii for ii in pools if ii and _bacc(rows, ii, scores[next(iter(scores))], 0.5) is not None]
+        pools = [ii for ii in pools if _both_classes(rows, ii)]
         if pools:
             tasks[task] = {k: round(sum(_bacc(rows, ii, v, thresholds[k]) for ii in pools) / len(pools), 2)
                            for k, v in scores.items()}
@@ -109,13 +113,12 @@ def document_report(out: Path) -> dict[str, Any]:
 
 def _score_modes(scorer: Any, items: list[tuple[str, str]], modes: Sequence[str]) -> dict[str, list[float]]:
     """Scores of ``items`` in each hypothesis mode; pairs the modes share are scored once."""
-    from haltguard.models.scorer import aggregate, pair_plan
+    from haltguard.kernel.windows import aggregate_plans, pair_plan, unique_pairs
 
     plans = {m: [pair_plan(p, h, scorer.count_tokens, scorer.max_length, m) for p, h in items] for m in modes}
-    flat = sorted({pair for ps in plans.values() for plan in ps for unit in plan for pair in unit},
-                  key=lambda pr: (len(pr[0]) + len(pr[1]), pr))
+    flat = unique_pairs([plan for ps in plans.values() for plan in ps])
     probs = dict(zip(flat, scorer.score_pairs(flat, progress=True)))
-    return {m: [aggregate([[probs[pair] for pair in unit] for unit in plan]) for plan in ps] for m, ps in plans.items()}
+    return {m: aggregate_plans(ps, probs) for m, ps in plans.items()}
 
 
 def _decision_agreement(out: Path, threshold: float) -> float:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 # the pairing itself is pure Python in the kernel, so the browser worker pairs exactly alike
-from haltguard.kernel.windows import HYPOTHESIS_MODES, aggregate, hypothesis_units, pair_plan, premise_chunks
+from haltguard.kernel.windows import (HYPOTHESIS_MODES, aggregate, aggregate_plans, hypothesis_units, pair_plan,
+                                      premise_chunks, unique_pairs)
 
 __all__ = ["OnnxNliScorer", "TorchNliScorer", "softmax_support", "premise_chunks", "dequantize_weight_only",
            "hypothesis_units", "pair_plan", "aggregate", "HYPOTHESIS_MODES"]
@@ -100,11 +101,8 @@ class _Base:
 
     def score_many(self, items: Iterable[tuple[str, str]], batch_size: int = 32, progress: bool = False) -> list[float]:
         plans = [self.plan(p, h) for p, h in items]
-        # unique pairs, shortest first: batches pad to their longest member
-        flat = sorted(dict.fromkeys(pair for plan in plans for unit in plan for pair in unit),
-                      key=lambda pr: len(pr[0]) + len(pr[1]))
-        probs = dict(zip(flat, self.score_pairs(flat, batch_size, progress)))
-        return [aggregate([[probs[pair] for pair in unit] for unit in plan]) for plan in plans]
+        flat = unique_pairs(plans)
+        return aggregate_plans(plans, dict(zip(flat, self.score_pairs(flat, batch_size, progress))))
 
 
 def dequantize_weight_only(model: Any) -> bytes | None:

@@ -125,11 +125,11 @@ def train(out_dir: str | Path, **overrides: Any) -> dict[str, Any]:
         return [{"input_ids": enc["input_ids"][i], "attention_mask": enc["attention_mask"][i],
                  "token_type_ids": enc["token_type_ids"][i]} for i in range(len(rs))]
 
-    train_enc, dev_enc = encode(train_rows), encode(dev_rows)
+    train_enc = encode(train_rows)
     y_train = torch.tensor([r["label"] for r in train_rows])
     rng = random.Random(hp["seed"])
     sel = sorted(rng.sample(range(len(dev_rows)), min(hp["select_dev"], len(dev_rows))))
-    sel_enc = [dev_enc[i] for i in sel]
+    sel_enc = encode([dev_rows[i] for i in sel])
     sel_y = [dev_rows[i]["label"] for i in sel]
 
     model = BertForSequenceClassification.from_pretrained(base, num_labels=2, id2label=LABELS,

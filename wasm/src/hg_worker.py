@@ -12,7 +12,7 @@ from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.driver import DEFAULT_STREAM_HALT, ClaimStream
 from haltguard.kernel.guard import detect_json, rehydrate_json, transform_json
 from haltguard.kernel.tokenizer import WordPieceTokenizer
-from haltguard.kernel.windows import aggregate, pair_plan
+from haltguard.kernel.windows import aggregate_plans, pair_plan, unique_pairs
 
 _state = {"tok": None, "max_length": 256, "threshold": 0.5, "hypothesis": "whole", "streams": {}, "next": 0}
 
@@ -59,9 +59,8 @@ async def score_planned(pairs_json):
     tok = _state["tok"]
     count = lambda text: len(tok.tokenize_ids(text))  # noqa: E731
     plans = [pair_plan(p, h, count, _state["max_length"], _state["hypothesis"]) for p, h in json.loads(pairs_json)]
-    flat = list(dict.fromkeys(pair for plan in plans for unit in plan for pair in unit))
-    probs = dict(zip(flat, await _score([list(pr) for pr in flat])))
-    return json.dumps([aggregate([[probs[pr] for pr in unit] for unit in plan]) for plan in plans])
+    flat = unique_pairs(plans)
+    return json.dumps(aggregate_plans(plans, dict(zip(flat, await _score([list(pr) for pr in flat])))))
 
 
 def detect(text, policy_json):
