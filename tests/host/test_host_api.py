@@ -92,7 +92,9 @@ def test_score_and_review(client):
     pairs = [{"premise": "The Eiffel Tower is in Paris.", "hypothesis": "The tower is in Paris."},
              {"premise": "The Eiffel Tower is in Paris.", "hypothesis": "The tower is in Rome."}]
     r = client.post("/v1/score", json={"pairs": pairs}, headers=auth()).json()
-    assert r["supported"] == [True, False] and r["scores"][0] > 0.8 > 0.2 > r["scores"][1]
+    # the API contract (flags follow the model's threshold) and a clear margin, not one model's calibration
+    assert r["supported"] == [s >= r["threshold"] for s in r["scores"]] == [True, False]
+    assert r["scores"][0] - r["scores"][1] > 0.5
     rv = client.post("/v1/review", json={"response": "The tower is in Paris. It was built in 1920.",
                                            "facts": ["The Eiffel Tower is in Paris.", "It was built in 1889."]},
                      headers=auth()).json()
