@@ -6,6 +6,7 @@ package so users can run their own integration tests against a real host the sam
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -17,15 +18,34 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Coroutine, TypeVar
 
-__all__ = ["free_port", "RedisServer", "HostProcess", "wait_http", "CHROMIUM", "CHROMIUM_ARGS"]
+__all__ = ["free_port", "RedisServer", "HostProcess", "wait_http", "run_coroutine", "CHROMIUM", "CHROMIUM_ARGS"]
 
 # Debian's Chromium and the flags that keep it offline and headless (see ../shared/OFFLINE.md).
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+T = TypeVar("T")
+
+
+def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, also when this thread already runs a loop.
+
+    pytest-playwright's sync API keeps an event loop running in the main thread once a browser
+    test has run in the session, and ``asyncio.run`` refuses to start under it; the coroutine
+    then gets a fresh loop in a worker thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def free_port() -> int:

@@ -6,6 +6,7 @@ import pytest
 from haltguard.host.config import ScorerConfig
 from haltguard.host.engines import HeuristicEngine, ScoringService, TTLCache, cuda_available, load_engine
 from haltguard.paths import REPO
+from haltguard.testing import run_coroutine as run
 
 
 class CountingEngine(HeuristicEngine):
@@ -33,7 +34,7 @@ def test_micro_batching_groups_concurrent_requests_and_cache_hits():
         await svc.stop()
         return out, again
 
-    out, again = asyncio.run(go())
+    out, again = run(go())
     assert sum(eng.calls) == 40 and max(eng.calls) == 16 and len(eng.calls) <= 4
     assert [o[0] for o in out[:5]] == again
     assert hits.count(True) == 5 and hits.count(False) == 40
@@ -91,7 +92,7 @@ def test_service_takes_weakest_unit_by_best_window():
         return out
 
     # "gamma delta" straddles the halves: no window holds it
-    assert asyncio.run(go()) == pytest.approx([0.9, 0.1, 0.1])
+    assert run(go()) == pytest.approx([0.9, 0.1, 0.1])
 
 
 def test_service_scores_like_the_models_scorer():
@@ -113,7 +114,7 @@ def test_service_scores_like_the_models_scorer():
         return out
 
     assert len(eng.plan(*pairs[0])[0]) > 1  # the premise really is windowed
-    assert asyncio.run(go()) == pytest.approx(ref.score_many(pairs), abs=1e-6)
+    assert run(go()) == pytest.approx(ref.score_many(pairs), abs=1e-6)
 
 
 def _ort_cuda() -> bool:
@@ -142,5 +143,5 @@ def test_identical_pairs_in_flight_share_one_model_slot():
         await svc.stop()
         return out
 
-    out = asyncio.run(go())
+    out = run(go())
     assert sum(eng.calls) == 1 and len({o[0] for o in out}) == 1

@@ -5,12 +5,9 @@ import redis.asyncio as aioredis
 
 from haltguard.host.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from haltguard.host.revocation import FileRevocation, MemoryRevocation, RedisRevocation
+from haltguard.testing import run_coroutine as run
 
 KEY = b"k" * 32
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 async def _exercise(store):

@@ -6,6 +6,7 @@ from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.demo import ANSWER, CONTEXT, demo_tokens
 from haltguard.kernel.driver import ClaimStream
 from haltguard.kernel.heuristic import heuristic_support
+from haltguard.testing import run_coroutine
 
 CFG = {"hard_limit": 0.2, "soft_limit": 0.45, "window": None, "trend": None, "cadence": {"mode": "sentence"}}
 
@@ -22,7 +23,7 @@ def _run(tokens, config=CFG):
         for t in tokens:
             frames += await s.feed(t)
         return frames + await s.end()
-    return asyncio.run(go())
+    return run_coroutine(go())
 
 
 def test_halts_before_the_contradicted_sentence_with_evidence():
@@ -56,6 +57,6 @@ def test_scorer_failure_fails_closed():
         for t in demo_tokens("The tower is tall. It is in Paris."):
             frames += await s.feed(t)
         return frames + await s.end()
-    frames = asyncio.run(go())
+    frames = run_coroutine(go())
     halt = next(f for f in frames if f["type"] == "halt")
     assert halt["reason"] == "scorer_error" and not any(f["type"] == "release" for f in frames)

@@ -6,6 +6,8 @@ import asyncio
 
 import pytest
 
+from haltguard.testing import run_coroutine
+
 from haltguard.kernel import (
     Cadence,
     HaltConfig,
@@ -151,7 +153,7 @@ def test_async_scorer_and_async_source():
         await asyncio.sleep(0)
         return 0.9 if view.upto < 3 else 0.1
 
-    rec = asyncio.run(arun_stream(tokens(), scorer, PLAIN))
+    rec = run_coroutine(arun_stream(tokens(), scorer, PLAIN))
     assert rec.halted and rec.released_text == "ab"
 
 
@@ -161,7 +163,7 @@ def test_async_scorer_timeout_is_deadline_missed():
         return 0.9
 
     cfg = HaltConfig.from_dict({"window": None, "trend": None, "deadline_ms": 20})
-    rec = asyncio.run(arun_stream(["a"], hang, cfg))
+    rec = run_coroutine(arun_stream(["a"], hang, cfg))
     assert rec.reason is ReasonCode.DEADLINE_MISSED
 
 
