@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 
 from haltguard.datasets import data_dir, load_summedits, load_wice_dev
 from haltguard.kernel.sentences import split_sentences
+from haltguard.kernel.windows import premise_chunks
 
 __all__ = ["build_pairs", "split_dev", "dev_documents", "data_files", "file_hashes", "default_token_counter",
            "SUPPORTED_KINDS", "UNSUPPORTED_KINDS"]
@@ -68,7 +69,7 @@ def default_token_counter() -> Callable[[str], int]:
 
 
 class _Windows:
-    """The premise windows the scorer will see at inference (``scorer.premise_chunks``).
+    """The premise windows the scorer will see at inference (``kernel.windows.premise_chunks``).
 
     Training on the same windows matters: a pair trained on a 110-word window but judged on
     256-token windows teaches the model a premise length it never meets.
@@ -78,8 +79,6 @@ class _Windows:
         self.count, self.max_length = count_tokens, max_length
 
     def all(self, premise: str, hypothesis: str) -> list[str]:
-        from haltguard.models.scorer import premise_chunks
-
         return premise_chunks(premise, hypothesis, self.count, self.max_length)
 
     def best(self, premise: str, hypothesis: str) -> str:

@@ -72,6 +72,11 @@ def _macro_over_tasks(rows: list[dict[str, Any]], scores: list[float], threshold
     return _by_source(rows, {"s": scores}, {"s": threshold})["macro_over_tasks"]["s"]
 
 
+def _best_threshold_for_macro(rows: list[dict[str, Any]], scores: list[float]) -> tuple[float, float]:
+    """(macro over tasks, threshold) at the best GRID threshold; ties go to the one nearest 0.5."""
+    return max(((_macro_over_tasks(rows, scores, t), t) for t in GRID), key=lambda x: (x[0], -abs(x[1] - 0.5)))
+
+
 def choose_operating_point(rows: list[dict[str, Any]], scores_by_mode: dict[str, list[float]]) -> tuple[str, float, dict]:
     """Hypothesis mode and threshold with the best macro balanced accuracy over tasks on the dev documents.
 
@@ -79,9 +84,7 @@ def choose_operating_point(rows: list[dict[str, Any]], scores_by_mode: dict[str,
     that macro on dev (pooled pairs would let the largest source pick it). Ties go to "whole"
     and to the threshold nearest 0.5.
     """
-    best: dict[str, tuple[float, float]] = {}
-    for mode, sc in scores_by_mode.items():
-        best[mode] = max(((_macro_over_tasks(rows, sc, t), t) for t in GRID), key=lambda x: (x[0], -abs(x[1] - 0.5)))
+    best = {mode: _best_threshold_for_macro(rows, sc) for mode, sc in scores_by_mode.items()}
     mode = max(best, key=lambda m: (best[m][0], m == "whole"))
     return mode, best[mode][1], {m: {"macro_over_tasks": v[0], "threshold": v[1]} for m, v in best.items()}
 
@@ -103,7 +106,7 @@ def document_report(out: Path) -> dict[str, Any]:
     int8 = _score_modes(OnnxNliScorer(out, "int8"), items, HYPOTHESIS_MODES)
     mode, threshold, candidates = choose_operating_point(rows, int8)
     lex = [overlap_support(p, h) for p, h in items]
-    lex_thr = max(GRID, key=lambda t: (_macro_over_tasks(rows, lex, t), -abs(t - 0.5)))
+    _, lex_thr = _best_threshold_for_macro(rows, lex)
     scores = {"fp32": OnnxNliScorer(out, "fp32", hypothesis_mode=mode).score_many(items, progress=True), "int8": int8[mode], "lexical": lex}
     report = _by_source(rows, scores, {"fp32": threshold, "int8": threshold, "lexical": lex_thr})
     return {"hypothesis": mode, "threshold": threshold, "candidates": candidates, "n": len(rows),
