@@ -79,15 +79,23 @@ class _Base:
         raise NotImplementedError
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32, progress: bool = False) -> list[float]:
-        """P(supported) per pair, no premise chunking (pairs are truncated to the window)."""
-        out: list[float] = []
+        """P(supported) per pair, no premise chunking (pairs are truncated to the window).
+
+        Batches are formed from pairs of similar length (by characters), so a batch is padded to
+        its own longest pair rather than to the longest of a random mix; scores come back in
+        ``pairs`` order.
+        """
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+        out = [0.0] * len(pairs)
         starts = range(0, len(pairs), batch_size)
         if progress:
             from tqdm import tqdm
 
             starts = tqdm(starts, desc="score", unit="batch", leave=False)
         for i in starts:
-            out += softmax_support(self.logits(pairs[i:i + batch_size]), self.supported_index)
+            ids = order[i:i + batch_size]
+            for j, v in zip(ids, softmax_support(self.logits([pairs[j] for j in ids]), self.supported_index)):
+                out[j] = v
         return out
 
     hypothesis_mode: str = "whole"

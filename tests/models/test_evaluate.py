@@ -101,6 +101,33 @@ def test_long_premises_are_chunked_not_cut():
     assert sc.score_pairs([(chunks[-1], h)])[0] == pytest.approx(per_chunk[-1], abs=1e-6)
 
 
+def test_batches_group_pairs_by_length_and_scores_keep_their_order():
+    from haltguard.models.scorer import OnnxNliScorer
+
+    sc = OnnxNliScorer(DEFAULT_MODEL_DIR, "int8")
+    long = " ".join(f"Sentence {i} says nothing about towers." for i in range(12))
+    pairs = [(long + " The Eiffel Tower is in Paris.", "The tower is in Paris."),
+             ("A man is playing a guitar.", "A man plays music."),
+             (long, "The tower is in Rome."),
+             ("A man is playing a guitar.", "A woman is asleep."),
+             ("The cat sat on the mat.", "A cat is on the mat.")]
+    widths: list[int] = []
+    logits = sc.logits
+
+    def padded_width(batch):
+        widths.append(sc.encode_batch(batch)["input_ids"].shape[1])
+        return logits(batch)
+
+    sc.logits = padded_width  # type: ignore[method-assign]
+    batched = sc.score_pairs(pairs, batch_size=2)
+    batch_widths = list(widths)
+    assert len(batch_widths) == 3
+    alone = [sc.score_pairs([p], batch_size=1)[0] for p in pairs]
+    assert batched == pytest.approx(alone, abs=1e-5)
+    assert alone[1] > 0.5 > alone[3] and alone[0] > alone[2]
+    assert batch_widths == sorted(batch_widths) and batch_widths[0] < batch_widths[-1]  # short pairs are not padded to the long ones
+
+
 @shipped
 def test_cpu_host_expands_weight_only_int8_to_the_same_scores():
     from haltguard.models.scorer import OnnxNliScorer
