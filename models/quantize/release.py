@@ -135,7 +135,8 @@ def _decision_agreement(out: Path, threshold: float) -> float:
 
 
 def train_and_release(out: str | Path, work: str | Path, *, minutes: float = 36.0, seed: int = 13,
-                      keep_fp32: bool = False, skip_train: bool = False) -> dict[str, Any]:
+                      keep_fp32: bool = False, skip_train: bool = False, **overrides: Any) -> dict[str, Any]:
+    """Train (``overrides``: training options, for experiments), export, report; write ``out``."""
     from haltguard.kernel.heuristic import overlap_support
     from haltguard.models.evaluate import best_threshold
     from haltguard.models.export import export_model
@@ -143,7 +144,7 @@ def train_and_release(out: str | Path, work: str | Path, *, minutes: float = 36.
     from haltguard.models.train import train
 
     out, work = Path(out), Path(work)
-    tm = json.loads((work / "train_manifest.json").read_text()) if skip_train else train(work, minutes=minutes, seed=seed)
+    tm = json.loads((work / "train_manifest.json").read_text()) if skip_train else train(work, minutes=minutes, seed=seed, **overrides)
     dev = [json.loads(line) for line in (work / "dev_pairs.jsonl").read_text().splitlines() if line.strip()]
     m = export_model(work / "checkpoint", out, int8=True, fp16=True, max_length=int(tm["hyperparameters"]["max_length"]),
                      threshold=tm["threshold"], keep_fp32=True,
@@ -196,7 +197,8 @@ def _table(rep: dict[str, Any]) -> str:
 def _frozen(hp: dict[str, Any]) -> str:
     k = int(hp.get("freeze_layers") or 0)
     if k:
-        return f"embeddings and the lowest {k} encoder layers frozen"
+        once = " (their output computed once per pair and kept, so each step runs only the layers above)" if hp.get("cache_frozen") else ""
+        return f"embeddings and the lowest {k} encoder layers frozen{once}"
     return "word embeddings frozen" if hp.get("freeze_word_embeddings", True) else "nothing frozen"
 
 

@@ -44,6 +44,12 @@ DEFAULTS: dict[str, Any] = {
     # balanced accuracy over the claim/answer/minimal-edit/NLI tasks; lr 8e-5 for this single
     # pass added another +1.3 there and +1.1 on dev pairs.
     "freeze_layers": 2,
+    # run the frozen layers once per training pair (no dropout there) and keep their output in
+    # memory (fp16, ~1.9 GB for the default data), so each step runs only the trained layers. It
+    # pays only beyond the first pass (the one-off forward costs what the first pass saves), so it
+    # is off for the one-pass default. Tried: 3 frozen layers, cached, 1250 steps (1.33 passes) in
+    # the same time: dev documents macro over tasks 69.55 vs 71.28, dev pairs 69.28 vs 71.97.
+    "cache_frozen": False,
 }
 
 
@@ -79,6 +85,50 @@ def _collate(enc: list[dict[str, Any]], ids: list[int]):
     def pad(key: str, v: int) -> Any:
         return torch.tensor([enc[i][key] + [v] * (n - len(enc[i][key])) for i in ids])
     return pad("input_ids", 0), pad("attention_mask", 0), pad("token_type_ids", 0)
+
+
+def _extended_mask(model: Any, mask: Any) -> Any:
+    return model.bert.get_extended_attention_mask(mask, tuple(mask.shape))
+
+
+def frozen_prefix(model: Any, enc: list[dict[str, Any]], k: int, batch_size: int = 64, progress: bool = False) -> list[Any]:
+    """Hidden states after the embeddings and the lowest ``k`` layers, one fp16 [tokens, H] tensor per pair.
+
+    Frozen layers compute the same thing at every step, so training computes them once (in eval
+    mode: no dropout below the trained layers) and ``top_logits`` continues from here; on the
+    2-core CPU this is ~23 % (2 frozen layers) to ~44 % (3) less time per step. fp16 halves the
+    memory; its rounding (~1e-3 relative) is far below the dropout noise of the trained layers.
+    """
+    import torch
+    from tqdm import tqdm
+
+    was_training = model.training
+    model.eval()
+    order = sorted(range(len(enc)), key=lambda i: len(enc[i]["input_ids"]))
+    out: list[Any] = [None] * len(enc)
+    with torch.no_grad():  # not inference_mode: these tensors feed autograd later
+        for j in tqdm(range(0, len(order), batch_size), disable=not progress, desc="frozen layers", unit="batch"):
+            ids = order[j:j + batch_size]
+            a, m, t = _collate(enc, ids)
+            h = model.bert.embeddings(input_ids=a, token_type_ids=t)
+            ext = _extended_mask(model, m)
+            for layer in model.bert.encoder.layer[:k]:
+                h = layer(h, attention_mask=ext)[0]
+            for row, i in enumerate(ids):
+                out[i] = h[row, :len(enc[i]["input_ids"])].to(torch.float16).clone()
+    model.train(was_training)
+    return out
+
+
+def top_logits(model: Any, k: int, hidden: list[Any], mask: Any) -> Any:
+    """Logits from ``frozen_prefix`` states: the layers above ``k``, the pooler and the head (padded batch)."""
+    import torch
+
+    h = torch.nn.utils.rnn.pad_sequence(hidden, batch_first=True).float()
+    ext = _extended_mask(model, mask)
+    for layer in model.bert.encoder.layer[k:]:
+        h = layer(h, attention_mask=ext)[0]
+    return model.classifier(model.dropout(model.bert.pooler(h)))
 
 
 def predict(model: Any, enc: list[dict[str, Any]], batch_size: int = 64, progress: bool = False) -> list[float]:
@@ -161,6 +211,8 @@ def train(out_dir: str | Path, *, base: str | Path | None = None,
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and any(k in n for k in ("bias", "LayerNorm"))]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp["weight_decay"]},
                              {"params": no_decay, "weight_decay": 0.0}], lr=hp["lr"])
+    k = int(hp["freeze_layers"])
+    cache = frozen_prefix(model, train_enc, k, progress=True) if hp["cache_frozen"] and k else None
     batches = [b for _ in range(hp["epochs"]) for b in _batches(train_enc, hp["batch_size"], rng, True)]
     batches = batches[:hp["max_steps"]] if hp["max_steps"] else batches  # shuffled: a random subset
     total = len(batches)
@@ -175,14 +227,17 @@ def train(out_dir: str | Path, *, base: str | Path | None = None,
     loss_ema = None
     for ids in bar:
         a, m, t = _collate(train_enc, ids)
-        outp = model(input_ids=a, attention_mask=m, token_type_ids=t, labels=y_train[ids])
-        outp.loss.backward()
+        if cache is None:
+            loss = model(input_ids=a, attention_mask=m, token_type_ids=t, labels=y_train[ids]).loss
+        else:
+            loss = torch.nn.functional.cross_entropy(top_logits(model, k, [cache[i] for i in ids], m), y_train[ids])
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
         step += 1
-        loss_ema = outp.loss.item() if loss_ema is None else 0.98 * loss_ema + 0.02 * outp.loss.item()
+        loss_ema = loss.item() if loss_ema is None else 0.98 * loss_ema + 0.02 * loss.item()
         bar.set_postfix(loss=f"{loss_ema:.3f}")
         out_of_time = time.perf_counter() > deadline
         if step in eval_at or out_of_time or step == total:

@@ -27,11 +27,12 @@ def _weights(d):
     return BertForSequenceClassification.from_pretrained(d).state_dict()
 
 
-def test_train_freezes_the_lowest_layers_and_records_the_run(tmp_path):
+@pytest.mark.parametrize("cache_frozen", [True, False], ids=["cached", "uncached"])
+def test_train_freezes_the_lowest_layers_and_records_the_run(tmp_path, cache_frozen):
     base = tmp_path / "base"
     base.mkdir()
     _tiny_bert(base)
-    m = train(tmp_path / "run", base=base, pairs=_pairs(), freeze_layers=1, **OPTS)
+    m = train(tmp_path / "run", base=base, pairs=_pairs(), freeze_layers=1, cache_frozen=cache_frozen, **OPTS)
     before, after = _weights(base), _weights(tmp_path / "run" / "checkpoint")
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed, "nothing trained"
@@ -45,6 +46,40 @@ def test_train_freezes_the_lowest_layers_and_records_the_run(tmp_path):
     assert on_disk == json.loads(json.dumps(m))
     dev = (tmp_path / "run" / "dev_pairs.jsonl").read_text().splitlines()
     assert len(dev) == len(_pairs()[1])
+
+
+def test_cached_frozen_layers_give_the_full_models_logits(tmp_path):
+    """The training shortcut (frozen layers once, then the trained ones) is the same network."""
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    from haltguard.models.train import _collate, frozen_prefix, top_logits
+
+    base = tmp_path / "base"
+    base.mkdir()
+    _tiny_bert(base)
+    tok = AutoTokenizer.from_pretrained(base)
+    model = BertForSequenceClassification.from_pretrained(base)
+    torch.manual_seed(1)
+    with torch.no_grad():  # larger weights than the 0.02 init, so padding and every layer show in the logits
+        for n, w in model.named_parameters():
+            if "LayerNorm" not in n:
+                w.normal_(0, 0.3)
+    pairs = PAIRS[:4]  # different lengths: the batch is padded
+    e = tok([p for p, _ in pairs], [h for _, h in pairs], truncation=True, max_length=32)
+    enc = [{k: e[k][i] for k in ("input_ids", "attention_mask", "token_type_ids")} for i in range(len(pairs))]
+    assert len({len(x["input_ids"]) for x in enc}) > 1
+    ids = list(range(len(enc)))
+    a, m, t = _collate(enc, ids)
+    model.eval()
+    with torch.no_grad():
+        full = model(input_ids=a, attention_mask=m, token_type_ids=t).logits
+        assert (full.max(0).values - full.min(0).values).min() > 0.1
+        for k in (0, 1):
+            cache = frozen_prefix(model, enc, k)
+            assert [c.shape[0] for c in cache] == [len(x["input_ids"]) for x in enc]
+            top = top_logits(model, k, [cache[i] for i in ids], m)
+            assert torch.allclose(full, top, atol=5e-3)  # fp16 cache: ~5e-4, (k, (full - top).abs().max())
+    assert not model.training
 
 
 def test_train_is_reproducible_with_a_seed(tmp_path):
