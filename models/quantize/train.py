@@ -96,10 +96,11 @@ def _extended_mask(model: Any, mask: Any) -> Any:
 def frozen_prefix(model: Any, enc: list[dict[str, Any]], k: int, batch_size: int = 64, progress: bool = False) -> list[Any]:
     """Hidden states after the embeddings and the lowest ``k`` layers, one fp16 [tokens, H] tensor per pair.
 
-    Frozen layers compute the same thing at every step, so training computes them once (in eval
-    mode: no dropout below the trained layers) and ``top_logits`` continues from here; on the
-    2-core CPU this is ~23 % (2 frozen layers) to ~44 % (3) less time per step. fp16 halves the
-    memory; its rounding (~1e-3 relative) is far below the dropout noise of the trained layers.
+    Frozen layers compute the same thing at every step, so with ``cache_frozen`` training computes
+    them once (in eval mode: no dropout below the trained layers) and ``top_logits`` continues
+    from here: on the 2-core CPU ~23 % (2 frozen layers) to ~44 % (3) less time per step, for a
+    one-off cost about equal to what the first pass saves. fp16 halves the memory; its rounding
+    (~1e-3 relative) is far below the dropout noise of the trained layers.
     """
     import torch
     from tqdm import tqdm
