@@ -92,6 +92,15 @@ def _collate(enc: list[dict[str, Any]], ids: list[int]):
     return pad("input_ids", 0), pad("attention_mask", 0), pad("token_type_ids", 0)
 
 
+def _length_batches(enc: list[dict[str, Any]], batch_size: int, progress: bool, desc: str) -> Any:
+    """Indices of ``enc`` in batches of similar length (little padding), for passes without gradients."""
+    from tqdm import tqdm
+
+    order = sorted(range(len(enc)), key=lambda i: len(enc[i]["input_ids"]))
+    starts = tqdm(range(0, len(order), batch_size), disable=not progress, desc=desc, unit="batch", leave=False)
+    return (order[j:j + batch_size] for j in starts)
+
+
 def _extended_mask(model: Any, mask: Any) -> Any:
     return model.bert.get_extended_attention_mask(mask, tuple(mask.shape))
 
@@ -106,15 +115,12 @@ def frozen_prefix(model: Any, enc: list[dict[str, Any]], k: int, batch_size: int
     (~1e-3 relative) is far below the dropout noise of the trained layers.
     """
     import torch
-    from tqdm import tqdm
 
     was_training = model.training
     model.eval()
-    order = sorted(range(len(enc)), key=lambda i: len(enc[i]["input_ids"]))
     out: list[Any] = [None] * len(enc)
     with torch.no_grad():  # not inference_mode: these tensors feed autograd later
-        for j in tqdm(range(0, len(order), batch_size), disable=not progress, desc="frozen layers", unit="batch"):
-            ids = order[j:j + batch_size]
+        for ids in _length_batches(enc, batch_size, progress, "frozen layers"):
             a, m, t = _collate(enc, ids)
             h = model.bert.embeddings(input_ids=a, token_type_ids=t)
             ext = _extended_mask(model, m)
@@ -139,14 +145,11 @@ def top_logits(model: Any, k: int, hidden: list[Any], mask: Any) -> Any:
 
 def predict(model: Any, enc: list[dict[str, Any]], batch_size: int = 64, progress: bool = False) -> list[float]:
     import torch
-    from tqdm import tqdm
 
     model.eval()
-    order = sorted(range(len(enc)), key=lambda i: len(enc[i]["input_ids"]))
     out = [0.0] * len(enc)
     with torch.inference_mode():
-        for k in tqdm(range(0, len(order), batch_size), disable=not progress, desc="dev", leave=False):
-            ids = order[k:k + batch_size]
+        for ids in _length_batches(enc, batch_size, progress, "dev"):
             a, m, t = _collate(enc, ids)
             logits = model(input_ids=a, attention_mask=m, token_type_ids=t).logits
             p = torch.softmax(logits.float(), dim=-1)[:, 1].tolist()
