@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="models extra not installed")
 
-from haltguard.models.release import TASKS, choose_operating_point, model_card, train_and_release  # noqa: E402
+from haltguard.models.release import TASKS, ScoreMemo, choose_operating_point, model_card, train_and_release  # noqa: E402
 
 from test_export import _tiny_bert  # noqa: E402  (tests/models is on sys.path under pytest)
 
@@ -59,3 +59,43 @@ def test_release_of_a_tiny_checkpoint(tmp_path):
     assert set(on_disk["onnx"]) == {"int8"} and not (out / "model_fp32.onnx").exists()
     card = (out / "README.md").read_text()
     assert card == model_card(on_disk) and "macro over tasks" in card and str(on_disk["threshold"]) in card
+
+
+class _CountingScorer:
+    """Scores a pair by a fixed function of its text and records every pair it is asked for."""
+
+    max_length = 24
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def score_pairs(self, pairs, batch_size=32, progress=False):
+        self.asked += list(pairs)
+        return [(sum(map(ord, p + "|" + h)) % 97) / 97 for p, h in pairs]
+
+
+def test_score_memo_scores_each_pair_once_and_aggregates_like_the_scorer():
+    from haltguard.kernel.windows import aggregate_plans, pair_plan
+
+    doc = " ".join(f"Sentence number {i} talks about item {i} at length here." for i in range(12))
+    items = [(doc, "Item 3 is here. Item 7 is there."), (doc, "Item 5 is described."), ("A short premise.", "Short.")]
+    sc = _CountingScorer()
+    memo = ScoreMemo(sc)
+    got = memo.score_modes(items, ("whole", "sentences"))
+    for mode in ("whole", "sentences"):  # what the scorer's own score_many computes, one mode at a time
+        plans = [pair_plan(p, h, sc.count_tokens, sc.max_length, mode) for p, h in items]
+        direct = dict(zip(pairs := sorted({x for pl in plans for u in pl for x in u}), _CountingScorer().score_pairs(pairs)))
+        assert got[mode] == aggregate_plans(plans, direct)
+    assert len(sc.asked) == len(set(sc.asked)) == memo.scored
+    # the single-sentence hypotheses are the same pairs in both modes: scored once, not twice
+    whole = {x for p, h in items for u in pair_plan(p, h, sc.count_tokens, sc.max_length, "whole") for x in u}
+    sents = {x for p, h in items for u in pair_plan(p, h, sc.count_tokens, sc.max_length, "sentences") for x in u}
+    assert memo.scored == len(whole | sents) < len(whole) + len(sents)
+    # a later report asks again: only pairs never seen reach the model, the rest come from the memo
+    before = len(sc.asked)
+    again = memo.score_pairs([("A short premise.", "Short."), ("new premise", "new hypothesis"), ("new premise", "new hypothesis")])
+    assert sc.asked[before:] == [("new premise", "new hypothesis")]
+    assert again[0] == got["whole"][2] and again[1] == again[2]
