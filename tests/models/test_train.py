@@ -101,3 +101,46 @@ def test_train_rejects_bad_options(tmp_path):
         train(tmp_path / "x", base=base, pairs=_pairs(), epochz=2)
     with pytest.raises(ValueError, match="freeze_layers=2 leaves none"):
         train(tmp_path / "x", base=base, pairs=_pairs(), freeze_layers=2, **OPTS)
+
+
+def test_class_balance_weights_equalise_the_classes_within_each_source_family():
+    from haltguard.models.train import class_balance_weights
+
+    spec = ([("snli", 1)] * 3 + [("snli", 0)]                                     # 3:1 -> 2/3 and 2
+            + [("synthetic_copy", 1)] * 2 + [("synthetic_entity", 0), ("synthetic_negation", 0)]  # one family, 2:2
+            + [("summedits_news", 1), ("summedits_samsum", 0), ("summedits_samsum", 0), ("summedits_news", 0)]
+            + [("qags", 1)] * 2)                                                  # one class only: unweighted
+    rows = [{"source": s, "label": y} for s, y in spec]
+    w = class_balance_weights(rows)
+    assert w[:4] == [pytest.approx(2 / 3)] * 3 + [pytest.approx(2.0)]
+    assert w[4:8] == [1.0] * 4 and w[-2:] == [1.0, 1.0]
+    assert w[8] == pytest.approx(2.0) and w[9:12] == [pytest.approx(2 / 3)] * 3
+    for fam in ("snli", "synthetic", "summedits"):
+        ii = [i for i, r in enumerate(rows) if r["source"].split("_")[0] == fam]
+        pos = sum(w[i] for i in ii if rows[i]["label"])
+        neg = sum(w[i] for i in ii if not rows[i]["label"])
+        assert pos == pytest.approx(neg) == pytest.approx(len(ii) / 2)
+    assert sum(w) / len(w) == pytest.approx(1.0)
+
+
+def test_balanced_loss_trains_each_source_towards_even_odds(tmp_path):
+    # every pair is the same text, 3 of 4 labelled supported: the model can only learn the prior,
+    # P(supported) -> 0.75 with the plain loss and -> 0.5 when the classes are balanced
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    base = tmp_path / "base"
+    base.mkdir()
+    _tiny_bert(base)
+    p, h = PAIRS[0]
+    rows = [{"premise": p, "hypothesis": h, "label": int(i % 4 != 0), "source": "wice", "group": str(i)} for i in range(64)]
+    opts = {**OPTS, "max_steps": 40, "lr": 1e-2, "eval_every": 1.0, "warmup": 0.0}
+    support = {}
+    for bal in (False, True):
+        train(tmp_path / str(bal), base=base, pairs=(rows[:48], rows[48:]), balance_classes=bal, freeze_layers=1, **opts)
+        ckpt = tmp_path / str(bal) / "checkpoint"
+        model = BertForSequenceClassification.from_pretrained(ckpt).eval()
+        with torch.no_grad():
+            logits = model(**AutoTokenizer.from_pretrained(ckpt)(p, h, return_tensors="pt")).logits
+        support[bal] = torch.softmax(logits, -1)[0, 1].item()
+    assert support[False] == pytest.approx(0.75, abs=0.1)
+    assert support[True] == pytest.approx(0.5, abs=0.1)
