@@ -224,6 +224,13 @@ def _table(rep: dict[str, Any]) -> str:
     return "| dev source | n | fp32 | int8 | lexical overlap baseline |\n|---|---|---|---|---|\n" + "\n".join(rows)
 
 
+def _balance(hp: dict[str, Any]) -> str:
+    if not hp.get("balance_classes"):
+        return ""
+    return ("; the loss weighs each dataset's supported and unsupported pairs alike (SummEdits and the "
+            "synthetic edits as one dataset each), so no dataset teaches the model its own prior")
+
+
 def _frozen(hp: dict[str, Any]) -> str:
     k = int(hp.get("freeze_layers") or 0)
     if k:
@@ -273,7 +280,7 @@ document). The dev split holds out whole claims/documents, synthetic edits inclu
 File hashes are in `manifest.json`.
 
 Fine-tuned with AdamW (lr {hp['lr']}, batch {hp['batch_size']}, max length {hp['max_length']},
-warm-up {hp['warmup']}, {_frozen(hp)}), seed {hp['seed']}, {t['steps']['done']} of {t['steps']['planned']}
+warm-up {hp['warmup']}, {_frozen(hp)}{_balance(hp)}), seed {hp['seed']}, {t['steps']['done']} of {t['steps']['planned']}
 planned steps (a fixed count, sized for this 2-core CPU; a time budget only as a safety stop) in
 {t['train_minutes']} minutes; the best of {len(t['history'])} dev checkpoints kept (step {t['steps']['best']}).
 Reproduce everything with `haltguard train` (training, export and these reports fit in 45 minutes here).

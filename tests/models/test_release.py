@@ -43,7 +43,7 @@ def test_release_of_a_tiny_checkpoint(tmp_path):
            {"premise": "The tower is in Paris.", "hypothesis": "The tower is in Paris.", "label": 1, "source": "wice"},
            {"premise": "The tower is in Paris.", "hypothesis": "The river is tall.", "label": 0, "source": "wice"}]
     (work / "dev_pairs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in dev))
-    hp = {"seed": 13, "max_length": 64, "batch_size": 32, "lr": 5e-5, "warmup": 0.06, "epochs": 1}
+    hp = {"seed": 13, "max_length": 64, "batch_size": 32, "lr": 5e-5, "warmup": 0.06, "epochs": 1, "balance_classes": True}
     tm = {"base_model": {"package": "tiny", "file": "model.safetensors", "sha256": "0" * 64}, "threshold": 0.5,
           "hyperparameters": hp, "data_files_sha256": {}, "train_pairs": {"snli": {"n": 10, "pos": 5}},
           "dev_pairs": {"snli": {"n": 4, "pos": 2}}, "steps": {"planned": 1, "done": 1, "best": 1}, "history": [{}],
@@ -59,6 +59,9 @@ def test_release_of_a_tiny_checkpoint(tmp_path):
     assert set(on_disk["onnx"]) == {"int8"} and not (out / "model_fp32.onnx").exists()
     card = (out / "README.md").read_text()
     assert card == model_card(on_disk) and "macro over tasks" in card and str(on_disk["threshold"]) in card
+    assert "weighs each dataset's supported and unsupported pairs alike" in card  # the recipe's class balancing
+    on_disk["training"]["hyperparameters"]["balance_classes"] = False
+    assert "weighs each dataset" not in model_card(on_disk)
 
 
 class _CountingScorer:
