@@ -122,7 +122,8 @@ class ScoreMemo:
     The dev documents (in both hypothesis modes), the dev pairs and the calibration pairs
     overlap heavily: SNLI, BEGIN and Climate-FEVER rows are the very same pairs in both dev
     sets, and a summary sentence meets the same premise windows in both. Scoring each distinct
-    pair once takes ~1.5 minutes off the release, minutes that training needs within the 45.
+    pair once took the release from 11.9 to 10.1 minutes on one checkpoint, minutes that training
+    needs within the 45.
     A pair's score does not depend on what it is batched with (up to float rounding), so the
     reports are unchanged.
     """
