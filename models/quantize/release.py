@@ -131,13 +131,16 @@ class ScoreMemo:
     def __init__(self, scorer: Any) -> None:
         self.scorer = scorer
         self.probs: dict[tuple[str, str], float] = {}
-        self.scored = 0  # distinct pairs the model actually ran on
+
+    @property
+    def scored(self) -> int:
+        """Distinct pairs the model actually ran on."""
+        return len(self.probs)
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         todo = [p for p in dict.fromkeys(pairs) if p not in self.probs]
         if todo:
             self.probs.update(zip(todo, self.scorer.score_pairs(todo, progress=True)))
-            self.scored += len(todo)
         return [self.probs[p] for p in pairs]
 
     def score_modes(self, items: Sequence[tuple[str, str]], modes: Sequence[str]) -> dict[str, list[float]]:
