@@ -34,6 +34,9 @@ def _latency_ms(model_dir: Path, variant: str, pairs: list[tuple[str, str]], thr
 # five domains are one benchmark: its 12-row sales-call domain must not weigh like news).
 TASKS = {"claims vs evidence": (("climate_fever",), ("wice",)), "answers vs knowledge": (("begin",),),
          "summary sentences": (("qags",),), "minimal-edit summaries": (("summedits_",),), "NLI pairs": (("snli",),)}
+# The four kinds the accuracy goal names for its held-out sets (its macro is over these; the
+# summary-sentence task is ours, so it weighs in the threshold choice but not in this figure).
+GOAL_KINDS = ("claims vs evidence", "answers vs knowledge", "minimal-edit summaries", "NLI pairs")
 
 
 def _both_classes(rows: list[dict[str, Any]], ii: list[int]) -> bool:
@@ -63,6 +66,11 @@ def _by_source(rows: list[dict[str, Any]], scores: dict[str, list[float]], thres
                            for k, v in scores.items()}
     macro_tasks = {k: round(sum(t[k] for t in tasks.values()) / len(tasks), 2) for k in scores}
     return {"by_source": by, "macro_over_sources": macro, "by_task": tasks, "macro_over_tasks": macro_tasks}
+
+
+def goal_macro(by_task: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Macro over the goal's four held-out kinds, per scorer (from a report's ``by_task``)."""
+    return {k: round(sum(by_task[t][k] for t in GOAL_KINDS) / len(GOAL_KINDS), 2) for k in by_task[GOAL_KINDS[0]]}
 
 
 GRID = [round(0.05 + 0.005 * i, 3) for i in range(181)]
@@ -225,6 +233,9 @@ def _table(rep: dict[str, Any]) -> str:
     rows += [f"| task: {t} | | {v['fp32']} | {v['int8']} | {v['lexical']} |" for t, v in rep["by_task"].items()]
     rows.append(f"| **macro over tasks** | | **{rep['macro_over_tasks']['fp32']}** | **{rep['macro_over_tasks']['int8']}** "
                 f"| **{rep['macro_over_tasks']['lexical']}** |")
+    if all(t in rep["by_task"] for t in GOAL_KINDS):
+        g = goal_macro(rep["by_task"])
+        rows.append(f"| macro over the goal's four kinds (all but summary sentences) | | {g['fp32']} | {g['int8']} | {g['lexical']} |")
     return "| dev source | n | fp32 | int8 | lexical overlap baseline |\n|---|---|---|---|---|\n" + "\n".join(rows)
 
 
@@ -252,6 +263,10 @@ def model_card(m: dict[str, Any]) -> str:
     mode_text = ("each sentence of a multi-sentence hypothesis is scored on its own and the weakest one counts"
                  if m.get("hypothesis") == "sentences" else "a hypothesis is scored whole")
     minimal = dr["by_task"].get("minimal-edit summaries", {}).get("int8")
+    goal = goal_macro(dr["by_task"])["int8"] if all(k in dr["by_task"] for k in GOAL_KINDS) else None
+    met = goal is not None and goal >= 75 and minimal is not None and minimal >= 65
+    reach = (f"{goal} macro over those four kinds ({dr['macro_over_tasks']['int8']} over all five tasks)" if goal is not None
+             else f"{dr['macro_over_tasks']['int8']} macro over tasks")
     src = dr["by_source"]
     weakest = ", ".join(f"{k} ({v['int8']})" for k, v in sorted(src.items(), key=lambda kv: kv[1]["int8"])[:3])
     drift = max(((k, v["int8"], v["fp32"]) for k, v in src.items()), key=lambda x: abs(x[1] - x[2]))
@@ -319,9 +334,9 @@ fp32 {r['cpu_ms_per_pair_1_thread']['fp32']} ms. See `haltguard bench nli` for 1
 
 ## Limitations (read before relying on it)
 The project's goal for this model is macro balanced accuracy ≥ 75 on held-out claim/answer/
-summary/NLI sets, with ≥ 65 on minimal-edit summaries. On the dev documents above the int8
-model reaches {dr['macro_over_tasks']['int8']} macro over tasks and {minimal} on minimal-edit summaries
-(SummEdits){'' if minimal is not None and minimal >= 65 and dr['macro_over_tasks']['int8'] >= 75 else ': the goal is not met'}.
+minimal-edit summary/NLI sets, with ≥ 65 on minimal-edit summaries. On the dev documents above
+the int8 model reaches {reach}
+and {minimal} on minimal-edit summaries (SummEdits){' at a threshold chosen on these very rows' if met else ': the goal is not met'}.
 Its weakest dev sources are {weakest}; small NLI models miss facts changed inside otherwise
 copied words. int8 and fp32 differ most on {drift[0]} ({drift[1]} vs {drift[2]}): rows that score
 close to the threshold flip either way with the small probability differences of 8-bit weights,
