@@ -105,8 +105,11 @@ def test_batches_group_pairs_by_length_and_scores_keep_their_order():
     from haltguard.models.scorer import OnnxNliScorer
 
     sc = OnnxNliScorer(DEFAULT_MODEL_DIR, "int8")
-    long = " ".join(f"Sentence {i} says nothing about towers." for i in range(12))
-    pairs = [(long + " The Eiffel Tower is in Paris.", "The tower is in Paris."),
+    # ordinary unrelated sentences: a filler of twelve near-identical sentences that all mention
+    # towers ("Sentence 3 says nothing about towers.") leaves both shipped models at chance on
+    # the pair it hides, so it tested luck rather than the order of the scores
+    long = "It rained all morning. The market opened late. Many visitors came by train. " * 3
+    pairs = [(long + "The Eiffel Tower is in Paris.", "The tower is in Paris."),
              ("A man is playing a guitar.", "A man plays music."),
              (long, "The tower is in Rome."),
              ("A man is playing a guitar.", "A woman is asleep."),
