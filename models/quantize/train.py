@@ -53,7 +53,8 @@ DEFAULTS: dict[str, Any] = {
     # memory (fp16, ~1.9 GB for the default data), so each step runs only the trained layers. It
     # pays only beyond the first pass (the one-off forward costs what the first pass saves); the
     # default makes 1.17 passes. Tried against v6 (the earlier one-pass, uncached recipe): 3 frozen
-    # layers, cached, 1250 steps (1.33 passes) in the same time: dev documents macro over tasks 69.55 vs 71.28, dev pairs 69.28 vs 71.97.
+    # layers, cached, 1250 steps (1.33 passes) in the same time: dev documents macro over tasks
+    # 69.55 vs 71.28, dev pairs 69.28 vs 71.97.
     # 2 frozen layers, cached, 2 epochs capped at 1400 steps (1.49 passes): selection dev 81.0 vs
     # 78.4 and dev documents minimal edits 64.1 vs 62.0, but claims vs evidence 56.4 vs 63.1 (macro
     # 71.37 vs 71.28), and 38.7 training minutes, which with the release exceeds the 45 minutes.
