@@ -127,6 +127,22 @@ def document_report(out: Path, memos: dict[str, ScoreMemo] | None = None) -> dic
             "overall": {v: evaluate_scores(scores[v], labels, threshold) for v in ("fp32", "int8")}, **report}
 
 
+def distractor_report(memo: ScoreMemo, threshold: float, mode: str) -> dict[str, Any]:
+    """Share of supported (TPR) and unsupported (TNR) dev SNLI pairs judged right, as they are
+    and behind unrelated sentences (``nli_data.distractor_probe``), at the release's operating point."""
+    from haltguard.models.nli_data import distractor_probe
+
+    rows = distractor_probe()
+    scores = memo.score_modes([(r["premise"], r["hypothesis"]) for r in rows], [mode])[mode]
+    out: dict[str, Any] = {"n_per_class": sum(1 for r in rows if r["label"] == 1 and not r["distracted"])}
+    for key, distracted in (("plain", False), ("distracted", True)):
+        ss = [(sc, r["label"]) for sc, r in zip(scores, rows) if r["distracted"] == distracted]
+        tpr = sum(sc >= threshold for sc, y in ss if y) / sum(y for _, y in ss)
+        tnr = sum(sc < threshold for sc, y in ss if not y) / sum(1 - y for _, y in ss)
+        out[key] = {"tpr": round(tpr, 3), "tnr": round(tnr, 3), "balanced_accuracy": round(50 * (tpr + tnr), 2)}
+    return out
+
+
 class ScoreMemo:
     """One model variant's pair scores, shared by every report of a release.
 
@@ -216,6 +232,7 @@ def train_and_release(out: str | Path, work: str | Path, *, minutes: float = 36.
         "documents": docs,
         "int8_fp32_decision_agreement": round(sum((a >= m["threshold"]) == (b >= m["threshold"])
                                                   for a, b in zip(scores["int8"], scores["fp32"])) / len(labels), 4),
+        "distractors": distractor_report(memos["int8"], m["threshold"], m["hypothesis"]),
         "cpu_ms_per_pair_1_thread": {v: round(_latency_ms(out, v, items[:40]), 2) for v in ("int8", "fp32")},
     }
     if not keep_fp32:
@@ -272,6 +289,12 @@ def model_card(m: dict[str, Any]) -> str:
     src = dr["by_source"]
     weakest = ", ".join(f"{k} ({v['int8']})" for k, v in sorted(src.items(), key=lambda kv: kv[1]["int8"])[:3])
     drift = max(((k, v["int8"], v["fp32"]) for k, v in src.items()), key=lambda x: abs(x[1] - x[2]))
+    dx = r.get("distractors")
+    distract = (f"""How unrelated sentences in a premise (as in a retrieved window) move the verdict: of
+{dx['n_per_class']} supported dev SNLI pairs {100 * dx['plain']['tpr']:.0f} % are judged supported as they are and
+{100 * dx['distracted']['tpr']:.0f} % behind two unrelated news sentences (unsupported ones: {100 * dx['plain']['tnr']:.0f} % and
+{100 * dx['distracted']['tnr']:.0f} % judged unsupported).
+""" if dx else "")
     passes = t["steps"]["done"] * hp["batch_size"] / max(1, sum(v["n"] for v in t["train_pairs"].values()))
     return f"""# haltguard default NLI model
 
@@ -340,7 +363,7 @@ minimal-edit summary/NLI sets, with ≥ 65 on minimal-edit summaries. On the dev
 the int8 model reaches {reach}
 and {minimal} on minimal-edit summaries (SummEdits){' at a threshold chosen on these very rows' if met else ': the goal is not met'}.
 Its weakest dev sources are {weakest}; small NLI models miss facts changed inside otherwise
-copied words. int8 and fp32 differ most on {drift[0]} ({drift[1]} vs {drift[2]}): rows that score
+copied words. {distract}int8 and fp32 differ most on {drift[0]} ({drift[1]} vs {drift[2]}): rows that score
 close to the threshold flip either way with the small probability differences of 8-bit weights,
 so compare the two columns before relying on a single figure. Training makes
 {passes:.2f} pass(es) over the training pairs on a 2-core CPU; more epochs (e.g. on a GPU) are the

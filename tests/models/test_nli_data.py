@@ -5,8 +5,10 @@ import re
 
 import pytest
 
-from haltguard.models.nli_data import (_ANTONYM, SUPPORTED_KINDS, UNSUPPORTED_KINDS, _summary_sentences, build_pairs,
-                                       default_token_counter, file_hashes, split_dev, summary)
+from haltguard.kernel.sentences import split_sentences
+from haltguard.models.nli_data import (_ANTONYM, SUPPORTED_KINDS, UNSUPPORTED_KINDS, _join, _summary_sentences, add_distractors,
+                                       build_pairs, default_token_counter, dev_documents, distractor_probe, file_hashes,
+                                       split_dev, summary)
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +104,46 @@ def test_dev_split_is_by_group_and_deterministic(rows):
 def test_file_hashes_cover_all_inputs():
     h = file_hashes()
     assert len(h) == 13 and all(len(v) == 64 for v in h.values())
+
+
+def test_distractors_go_into_short_premises_only_from_other_training_groups(rows):
+    train, _ = split_dev(rows)
+    count = default_token_counter()
+    out = add_distractors(train, 0.3, count_tokens=count)
+    assert add_distractors(train, 0.3, count_tokens=count) == out and add_distractors(train, 0.0) == train
+    assert len(out) == len(train)
+    changed = [(a, b) for a, b in zip(train, out) if a["premise"] != b["premise"]]
+    short = [a for a in train if count(a["premise"]) < 60]
+    assert 0.25 < len(changed) / len(short) < 0.35
+    assert {a["source"] for a, _ in changed} >= {"snli", "climate_fever", "begin"} and {0, 1} == {a["label"] for a, _ in changed}
+    sentences_of = {}
+    for r in train:
+        for s in split_sentences(r["premise"]):
+            sentences_of.setdefault(s, set()).add(r["group"])
+    for a, b in changed:
+        extra = b.pop("distractors")
+        assert {**b, "premise": a["premise"]} == a  # label, source, group kept
+        assert count(a["premise"]) < 60 and count(b["premise"]) + count(b["hypothesis"]) + 3 <= 160
+        for s in extra:
+            assert sentences_of[s] - {a["group"]}  # a training premise of another group gave it
+        pieces = [*split_sentences(a["premise"]), *extra]
+        assert 1 <= len(extra) <= 2 and len(b["premise"]) == len(_join(pieces))
+        at = 0
+        for own in split_sentences(a["premise"]):  # the premise's own sentences, in order, each closed
+            at = b["premise"].index(_join([own]), at) + 1
+        assert all(_join([s]) in b["premise"] for s in extra)
+
+
+def test_distractor_probe_pairs_each_dev_snli_pair_with_a_distracted_copy():
+    probe = distractor_probe(per_class=40)
+    dev = dev_documents()
+    snli = {(r["premise"], r["hypothesis"], r["label"]) for r in dev if r["source"] == "snli"}
+    news = " ".join(r["premise"] for r in dev if r["source"] == "qags")
+    assert len(probe) == 160 and sum(r["label"] for r in probe) == 80
+    for plain, distracted in zip(probe[::2], probe[1::2]):
+        assert not plain["distracted"] and distracted["distracted"]
+        assert (plain["premise"], plain["hypothesis"], plain["label"]) in snli
+        assert distracted["hypothesis"] == plain["hypothesis"] and distracted["premise"].endswith(" " + _join([plain["premise"]]))
+        extra = distracted["distractors"]
+        assert len(extra) == 2 and all(s in news for s in extra) and distracted["premise"] == _join([*extra, plain["premise"]])
+    assert distractor_probe(per_class=40) == probe

@@ -8,8 +8,9 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="models extra not installed")
 
-from haltguard.models.release import (TASKS, ScoreMemo, choose_operating_point, goal_macro, model_card,  # noqa: E402
-                                      train_and_release)
+from haltguard.models.nli_data import distractor_probe  # noqa: E402
+from haltguard.models.release import (TASKS, ScoreMemo, choose_operating_point, distractor_report,  # noqa: E402
+                                      goal_macro, model_card, train_and_release)
 
 from test_export import _tiny_bert  # noqa: E402  (tests/models is on sys.path under pytest)
 
@@ -68,11 +69,30 @@ def test_release_of_a_tiny_checkpoint(tmp_path):
     want = round(sum(docs["by_task"][t]["int8"] for t in four) / 4, 2)
     assert f"reaches {want} macro over those four kinds" in card and "the goal is not met" in card
     assert f"| macro over the goal's four kinds (all but summary sentences) | | {goal_macro(docs['by_task'])['fp32']} | {want} |" in card
+    dx = on_disk["dev_report"]["distractors"]
+    assert dx["n_per_class"] == 150 and set(dx) == {"n_per_class", "plain", "distracted"}
+    assert f"{100 * dx['distracted']['tpr']:.0f} % behind two unrelated news sentences" in card
     met = {t: {"fp32": 80.0, "int8": 80.0, "lexical": 60.0} for t in TASKS}
     on_disk["dev_report"]["documents"]["by_task"] = met
     assert "the goal is not met" not in model_card(on_disk) and "chosen on these very rows" in model_card(on_disk)
     met["minimal-edit summaries"]["int8"] = 64.0  # the macro still clears 75, minimal edits do not
     assert "the goal is not met" in model_card(on_disk)
+
+
+class _PlainMemo:
+    """Scores 0.9 for a pair whose premise has no distractors, 0.1 otherwise (all relevance, no support)."""
+
+    def __init__(self) -> None:
+        self.plain = {r["premise"] for r in distractor_probe() if not r["distracted"]}
+
+    def score_modes(self, items, modes):
+        return {m: [0.9 if p in self.plain else 0.1 for p, _ in items] for m in modes}
+
+
+def test_distractor_report_separates_plain_and_distracted_pairs():
+    rep = distractor_report(_PlainMemo(), 0.5, "whole")
+    assert rep["plain"] == {"tpr": 1.0, "tnr": 0.0, "balanced_accuracy": 50.0}
+    assert rep["distracted"] == {"tpr": 0.0, "tnr": 1.0, "balanced_accuracy": 50.0}
 
 
 class _CountingScorer:
