@@ -83,6 +83,17 @@ DEFAULTS: dict[str, Any] = {
     # Tried on top of it, SummEdits' loss x2 and SNLI's x0.5 (aimed at minimal edits): worse
     # everywhere, minimal edits too (60.3), four held-out kinds 74.11, dev pairs 76.90.
     "balance_classes": True,
+    # share of the short-premise training pairs given 1-2 unrelated sentences from other training
+    # documents (``add_distractors``), against the shipped model's blind spot: supported dev SNLI
+    # pairs behind two unrelated news sentences are judged supported 53 % of the time (84 % as
+    # they are; the model card's probe). Tried on v11's recipe: 0.3 lifts that to 77 % (probe
+    # balanced accuracy 81.3 vs 72.3) and 0.15 to 74 % (78.7), but the dev documents lose
+    # claims vs evidence (62.7 and 60.3 vs 66.6: Climate-FEVER and WiCE both drop), the four
+    # held-out kinds 74.47 and 73.41 vs 75.12, and training takes 35.5 / 33.9 minutes vs 31.3
+    # (over the 45 with the release at 0.3). Off until that trade is won. (Those runs predate
+    # the full stop now added where an unpunctuated premise meets a distractor: ~2 % of the
+    # changed pairs, mostly SNLI.)
+    "distractors": 0.0,
 }
 
 
@@ -223,7 +234,7 @@ def train(out_dir: str | Path, *, base: str | Path | None = None,
     from transformers import AutoTokenizer, BertForSequenceClassification, get_linear_schedule_with_warmup
     from transformers import logging as hf_logging
 
-    from haltguard.models.nli_data import build_pairs, file_hashes, split_dev, summary
+    from haltguard.models.nli_data import add_distractors, build_pairs, file_hashes, split_dev, summary
 
     hp = {**DEFAULTS, **overrides}
     unknown = set(overrides) - set(DEFAULTS)
@@ -244,6 +255,8 @@ def train(out_dir: str | Path, *, base: str | Path | None = None,
         train_rows, dev_rows = split_dev(build_pairs(seed=hp["seed"], max_length=hp["max_length"]), seed=hp["seed"])
     else:
         train_rows, dev_rows = pairs
+    if hp["distractors"]:
+        train_rows = add_distractors(train_rows, hp["distractors"], seed=hp["seed"], max_length=hp["max_length"])
 
     def encode(rs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         enc = tok([r["premise"] for r in rs], [r["hypothesis"] for r in rs], truncation="longest_first",
