@@ -28,8 +28,8 @@ from haltguard.datasets import data_dir, load_summedits, load_wice_dev
 from haltguard.kernel.sentences import split_sentences
 from haltguard.kernel.windows import premise_chunks
 
-__all__ = ["build_pairs", "split_dev", "add_distractors", "distractor_probe", "dev_documents", "data_files", "file_hashes", "default_token_counter",
-           "SUPPORTED_KINDS", "UNSUPPORTED_KINDS"]
+__all__ = ["build_pairs", "split_dev", "add_distractors", "distractor_probe", "dev_documents", "data_files",
+           "file_hashes", "default_token_counter", "SUPPORTED_KINDS", "UNSUPPORTED_KINDS"]
 
 NEGATE = [(" is ", " is not "), (" was ", " was not "), (" are ", " are not "), (" were ", " were not "),
           (" has ", " has not "), (" have ", " have not "), (" can ", " cannot "), (" will ", " will not "),
@@ -326,8 +326,8 @@ def add_distractors(rows: list[dict[str, Any]], share: float, *, seed: int = 13,
 
     Short premises (an SNLI sentence, one piece of evidence, a knowledge snippet) teach the
     model that everything in the premise bears on the hypothesis, so at inference unrelated
-    sentences in a retrieved window pull support down (measured on v11: supported SNLI pairs
-    behind two news sentences went from 85 % to 55 % scored supported). Here 1..``most``
+    sentences in a retrieved window pull support down (v11 on ``distractor_probe``: supported
+    SNLI pairs behind two news sentences went from 84 % to 53 % judged supported). Here 1..``most``
     sentences from the long premises of other groups go at random places between the premise's
     sentences, for both labels, so that relevance alone no longer decides support. Only the
     rows given supply sentences (pass the training split); the label, source and group stay,
