@@ -348,10 +348,10 @@ def add_distractors(rows: list[dict[str, Any]], share: float, *, seed: int = 13,
         return list(rows)
     out = []
     for r in rows:
-        room = max_length - 3 - count(r["premise"]) - count(r["hypothesis"])
         if count(r["premise"]) >= short_tokens or rng.random() >= share:
             out.append(r)
             continue
+        room = max_length - 3 - count(r["premise"]) - count(r["hypothesis"])
         sents, added = split_sentences(r["premise"]) or [r["premise"]], []
         for _ in range(rng.randint(1, most)):
             group, extra = pool[rng.randrange(len(pool))]

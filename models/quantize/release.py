@@ -136,10 +136,11 @@ def distractor_report(memo: ScoreMemo, threshold: float, mode: str) -> dict[str,
     scores = memo.score_modes([(r["premise"], r["hypothesis"]) for r in rows], [mode])[mode]
     out: dict[str, Any] = {"n_per_class": sum(1 for r in rows if r["label"] == 1 and not r["distracted"])}
     for key, distracted in (("plain", False), ("distracted", True)):
-        ss = [(sc, r["label"]) for sc, r in zip(scores, rows) if r["distracted"] == distracted]
-        tpr = sum(sc >= threshold for sc, y in ss if y) / sum(y for _, y in ss)
-        tnr = sum(sc < threshold for sc, y in ss if not y) / sum(1 - y for _, y in ss)
-        out[key] = {"tpr": round(tpr, 3), "tnr": round(tnr, 3), "balanced_accuracy": round(50 * (tpr + tnr), 2)}
+        ii = [i for i, r in enumerate(rows) if r["distracted"] == distracted]
+        e = evaluate_scores([scores[i] for i in ii], [rows[i]["label"] for i in ii], threshold)
+        c = e["confusion"]
+        out[key] = {"tpr": round(c["tp"] / (c["tp"] + c["fn"]), 3), "tnr": round(c["tn"] / (c["tn"] + c["fp"]), 3),
+                    "balanced_accuracy": e["balanced_accuracy"]}
     return out
 
 
