@@ -94,6 +94,9 @@ DEFAULTS: dict[str, Any] = {
     # the full stop now added where an unpunctuated premise meets a distractor: ~2 % of the
     # changed pairs, mostly SNLI.)
     "distractors": 0.0,
+    # share of the real supported pairs (all but SNLI) that also train as an unsupported twin with
+    # one fact of the hypothesis changed (``nli_data._hypothesis_edits``).
+    "hypothesis_edits": 0.0,
 }
 
 
@@ -252,7 +255,8 @@ def train(out_dir: str | Path, *, base: str | Path | None = None,
     base = base_model_dir() if pinned else Path(base)
     tok = AutoTokenizer.from_pretrained(base)
     if pairs is None:
-        train_rows, dev_rows = split_dev(build_pairs(seed=hp["seed"], max_length=hp["max_length"]), seed=hp["seed"])
+        train_rows, dev_rows = split_dev(build_pairs(seed=hp["seed"], max_length=hp["max_length"],
+                                                     hypothesis_edits=hp["hypothesis_edits"]), seed=hp["seed"])
     else:
         train_rows, dev_rows = pairs
     if hp["distractors"]:
