@@ -98,6 +98,12 @@ def _overlap(a: str, b: str) -> int:
     return len(wa & {w for w in re.findall(r"\w+", b.lower()) if len(w) > 3})
 
 
+def _usable_sentences(text: str, most_words: int = 40) -> list[str]:
+    """Sentences of 6..``most_words`` words: long enough to carry a fact worth editing or to stand
+    alone as a distractor, short enough to fit a window beside others."""
+    return [s for s in split_sentences(text) if 6 <= len(s.split()) <= most_words]
+
+
 def _row(premise: str, hypothesis: str, label: int, source: str, group: str, *,
          doc_group: bool = False) -> dict[str, Any]:
     """One pair; ``group`` decides the dev split (``doc_group``: it already names a document's group)."""
@@ -265,9 +271,9 @@ def _synthetic(docs: list[tuple[str, str]], rng: random.Random, win: _Windows,
     sentence or a dropped clause) and an unsupported edit of it, against the same window, so
     the only thing separating the labels is the edit itself."""
     names = sorted({m.group() for _, d in docs for m in _CAP.finditer(d)})
-    all_sents = [(g, s) for g, d in docs for s in split_sentences(d) if 6 <= len(s.split()) <= 40]
+    all_sents = [(g, s) for g, d in docs for s in _usable_sentences(d)]
     for g, doc in docs:
-        sents = [s for s in split_sentences(doc) if 6 <= len(s.split()) <= 40]
+        sents = _usable_sentences(doc)
         # long documents (articles, dialogues, transcripts) give several sentences each
         for s in rng.sample(sents, min(per_doc if len(sents) >= 4 else 1, len(sents))):
             first = rng.choices(UNSUPPORTED_KINDS, _UNSUPPORTED_WEIGHTS)[0]
@@ -343,7 +349,7 @@ def add_distractors(rows: list[dict[str, Any]], share: float, *, seed: int = 13,
         if r["premise"] in seen or count(r["premise"]) < short_tokens:
             continue
         seen.add(r["premise"])
-        pool += [(r["group"], s) for s in split_sentences(r["premise"]) if 6 <= len(s.split()) <= 30]
+        pool += [(r["group"], s) for s in _usable_sentences(r["premise"], 30)]
     if not pool:
         return list(rows)
     out = []
@@ -404,8 +410,7 @@ def distractor_probe(per_class: int = 150, extra: int = 2, seed: int = 13) -> li
     Everything comes from the dev groups (QAGS articles for the unrelated sentences).
     """
     rows = dev_documents(seed=seed)
-    news = sorted({s for r in rows if r["source"] == "qags" for s in split_sentences(r["premise"])
-                   if 6 <= len(s.split()) <= 30})
+    news = sorted({s for r in rows if r["source"] == "qags" for s in _usable_sentences(r["premise"], 30)})
     rng = random.Random(f"probe:{seed}")
     out = []
     for label in (1, 0):
