@@ -93,6 +93,23 @@ def test_train_is_reproducible_with_a_seed(tmp_path):
     assert a["history"] == [{**h, "minutes": a["history"][i]["minutes"]} for i, h in enumerate(b["history"])]
 
 
+def test_bf16_precision_trains_under_autocast_and_keeps_float32_weights(tmp_path):
+    """bf16 changes the arithmetic (so the weights differ from the fp32 run's), not the result's
+    type, and a seeded bf16 run is as reproducible as an fp32 one."""
+    base = tmp_path / "base"
+    base.mkdir()
+    _tiny_bert(base)
+    runs = {name: train(tmp_path / name, base=base, pairs=_pairs(), freeze_layers=0, precision=prec, **OPTS)
+            for name, prec in (("fp32", "fp32"), ("bf16", "bf16"), ("bf16b", "bf16"))}
+    w = {name: _weights(tmp_path / name / "checkpoint") for name in runs}
+    before = _weights(base)
+    assert runs["bf16"]["hyperparameters"]["precision"] == "bf16"
+    assert all(v.dtype == torch.float32 for v in w["bf16"].values() if v.is_floating_point())
+    assert any(not torch.equal(before[k], w["bf16"][k]) for k in before), "nothing trained"
+    assert any(not torch.equal(w["fp32"][k], w["bf16"][k]) for k in before), "bf16 ran in float32"
+    assert all(torch.equal(w["bf16"][k], w["bf16b"][k]) for k in before)
+
+
 def test_train_rejects_bad_options(tmp_path):
     base = tmp_path / "base"
     base.mkdir()
@@ -101,6 +118,8 @@ def test_train_rejects_bad_options(tmp_path):
         train(tmp_path / "x", base=base, pairs=_pairs(), epochz=2)
     with pytest.raises(ValueError, match="freeze_layers=2 leaves none"):
         train(tmp_path / "x", base=base, pairs=_pairs(), freeze_layers=2, **OPTS)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        train(tmp_path / "x", base=base, pairs=_pairs(), precision="fp8", **OPTS)
 
 
 def test_class_balance_weights_equalise_the_classes_within_each_source_family():
