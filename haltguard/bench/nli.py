@@ -14,10 +14,11 @@ def run(runs: int = 5, model_dir: str | Path | None = None) -> dict[str, Any]:
     import numpy as np
     import onnxruntime as ort
 
+    from haltguard.bench.machine import cpu_info
     from haltguard.models.scorer import OnnxNliScorer
 
     d = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
-    out: dict[str, Any] = {"model": str(d), "runs": runs, "ms_per_pair": {}}
+    out: dict[str, Any] = {"model": str(d), "runs": runs, "cpu": cpu_info(), "ms_per_pair": {}}
     variants = [v for v in ("int8", "fp32") if (d / f"model_{v}.onnx").exists()]
     if "fp32" not in variants:
         out["note"] = "fp32 not present (rebuild with `haltguard train --keep-fp32`)"
