@@ -61,7 +61,16 @@ def pair_plan(premise: str, hypothesis: str, count_tokens: Callable[[str], int],
 
 
 def aggregate(unit_scores: Sequence[Sequence[float]]) -> float:
-    """Support of the whole pair: the weakest unit, each unit by its best premise window."""
+    """Support of the whole pair: the weakest unit, each unit by its best premise window.
+
+    The best window, not a softer pooling: the mean of the two best windows (real support
+    tends to show in both windows that share a sentence, spurious support in one) ranks
+    edited summaries better (shipped model, dev documents: SummEdits AUC 0.665 vs 0.627,
+    WiCE 0.731 vs 0.700) but QAGS worse (0.666 vs 0.702), and lowers long premises' scores
+    against the one threshold: with the threshold chosen on one half of the dev documents
+    and measured on the other (40 random halvings), the goal's four kinds moved +0.14 and the
+    five-task macro -0.13. A tie, so the simpler rule stays.
+    """
     return min(max(s) for s in unit_scores)
 
 
