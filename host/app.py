@@ -327,7 +327,7 @@ async def op_score(state: HostState, principal: Principal, req: S.ScoreRequest) 
         _check_text(state, p.premise, "premise")
         _check_text(state, p.hypothesis, "hypothesis")
     scoring = _need_scoring(state)
-    scores = await scoring.score([(p.premise, p.hypothesis) for p in req.pairs])
+    scores = await scoring.score_documents([(p.premise, p.hypothesis) for p in req.pairs])
     thr = scoring.engine.threshold
     state.audit_write("score", principal, pairs=len(scores))
     return {"scores": scores, "supported": [s >= thr for s in scores], "threshold": thr, "model": scoring.engine.model_id}

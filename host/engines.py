@@ -32,6 +32,8 @@ class Engine(Protocol):
     model_id: str
     threshold: float
     max_length: int
+    # logits of support a scored pair loses per number the premise never states (the manifest's)
+    number_penalty: float
     description: dict[str, Any]
 
     def score_pairs(self, pairs: Sequence[Pair]) -> list[float]: ...
@@ -70,6 +72,7 @@ class OnnxEngine:
         self.model_id = _model_id(model_dir, variant)
         self.threshold = threshold if threshold is not None else self._s.threshold
         self.max_length = self._s.max_length
+        self.number_penalty = self._s.number_penalty
         self.description = {"engine": "onnx", "variant": variant, "providers": self._s.session.get_providers(),
                             "model_dir": str(model_dir)}
 
@@ -83,7 +86,7 @@ class OnnxEngine:
 
 class TorchEngine(OnnxEngine):
     def __init__(self, model_dir: Path, device: str, dtype: str, threshold: float | None) -> None:  # noqa: D107
-        from haltguard.models.scorer import TorchNliScorer
+        from haltguard.models.scorer import TorchNliScorer, operating_point
 
         dev = "cuda" if device in ("auto", "cuda") and cuda_available() else "cpu"
         if device == "cuda" and dev != "cuda":
@@ -91,15 +94,18 @@ class TorchEngine(OnnxEngine):
         if dtype == "float16" and dev == "cpu":
             raise RuntimeError("float16 needs CUDA; use float32 on CPU")
         manifest = model_dir / "manifest.json"
-        thr = threshold
-        if thr is None and manifest.exists():
+        m: dict = {}
+        if manifest.exists():
             import json
 
-            thr = json.loads(manifest.read_text(encoding="utf-8")).get("threshold")
-        self._s = TorchNliScorer(model_dir, device=dev, dtype=dtype, threshold=thr if thr is not None else 0.5)
+            m = json.loads(manifest.read_text(encoding="utf-8"))
+        # the int8 model's operating point of the same release: window, mode, number penalty, threshold
+        point = {**operating_point(m), **({"threshold": threshold} if threshold is not None else {})}
+        self._s = TorchNliScorer(model_dir, device=dev, dtype=dtype, **point)
         self.model_id = _model_id(model_dir, f"torch-{dtype}")
         self.threshold = self._s.threshold
         self.max_length = self._s.max_length
+        self.number_penalty = self._s.number_penalty
         self.description = {"engine": "torch", "device": dev, "dtype": dtype, "model_dir": str(model_dir)}
 
 
@@ -112,6 +118,7 @@ class HeuristicEngine:
         self.model_id = "heuristic:1"
         self.threshold = threshold if threshold is not None else DEFAULT_THRESHOLD
         self.max_length = 1 << 30
+        self.number_penalty = 0.0  # the heuristic weighs unsupported numbers itself
         self.description = {"engine": "heuristic"}
 
     def score_pairs(self, pairs: Sequence[Pair]) -> list[float]:
@@ -270,9 +277,20 @@ class ScoringService:
             self.cache.put(k, fut.result())
 
     async def score(self, pairs: Sequence[Pair]) -> list[float]:
-        """Support per pair, aggregated over the engine's plan (see ``haltguard.kernel.windows``)."""
+        """Support per pair, aggregated over the engine's plan (see ``haltguard.kernel.windows``).
+
+        Claim judging (review, streams) scores evidence windows through here and applies its own
+        number check (``kernel.claims``); ``score_documents`` is the /v1/score path.
+        """
         from haltguard.kernel.windows import aggregate_plans, unique_pairs
 
         plans = [self.engine.plan(p, h) for p, h in pairs]
         flat = unique_pairs(plans)
         return aggregate_plans(plans, dict(zip(flat, await self._score_flat(flat))))
+
+    async def score_documents(self, pairs: Sequence[Pair]) -> list[float]:
+        """``score`` plus the manifest's number penalty: what `haltguard eval nli` and the browser's
+        ``guard.score`` give for the same (premise, hypothesis) pairs."""
+        from haltguard.kernel.windows import penalise_unsupported_numbers
+
+        return penalise_unsupported_numbers(await self.score(pairs), pairs, self.engine.number_penalty)

@@ -16,7 +16,8 @@ from typing import Any, Iterable
 
 from haltguard.kernel.sentences import sentence_spans
 
-__all__ = ["HeuristicScorer", "heuristic_support", "overlap_support", "content_words", "DEFAULT_THRESHOLD"]
+__all__ = ["HeuristicScorer", "heuristic_support", "overlap_support", "content_words", "unsupported_numbers",
+           "DEFAULT_THRESHOLD"]
 
 # Chosen on WiCE dev (balanced accuracy), see `haltguard bench heuristic`.
 DEFAULT_THRESHOLD = 0.28
@@ -109,6 +110,22 @@ def overlap_support(premise: str, hypothesis: str) -> float:
     return sum(1 for w in h if w in p) / len(h)
 
 
+def unsupported_numbers(facts: str | Iterable[str] | _Facts, hypothesis: str) -> list[str]:
+    """Numbers (digits or number words) of ``hypothesis`` that the facts never state.
+
+    "1,000" and "1000", "ten" and "10" count as the same number. A changed figure keeps
+    every other word of a sentence, so word overlap and small NLI models both tend to miss it.
+    """
+    f = facts if isinstance(facts, _Facts) else _Facts(facts)
+    out = [m.group() for m in _NUMBER.finditer(hypothesis) if _norm_number(m.group()) not in f.numbers]
+    for m in _WORD.finditer(hypothesis):
+        t = m.group()
+        tl = t.lower()
+        if tl in _NUMBER_WORDS and tl not in f.lower_words and _NUMBER_WORDS[tl] not in f.numbers:
+            out.append(t)
+    return out
+
+
 def heuristic_support(facts: str | Iterable[str] | _Facts, hypothesis: str) -> tuple[float, dict[str, Any]]:
     """Support score in [0, 1] and the evidence behind it."""
     f = facts if isinstance(facts, _Facts) else _Facts(facts)
@@ -119,16 +136,8 @@ def heuristic_support(facts: str | Iterable[str] | _Facts, hypothesis: str) -> t
     support = 1.0 - len(missing) / len(words)
     score = support ** 1.5
 
-    numbers = []
-    for m in _NUMBER.finditer(hypothesis):
-        n = _norm_number(m.group())
-        if n not in f.numbers:
-            numbers.append(m.group())
+    numbers = unsupported_numbers(f, hypothesis)
     toks = [m.group() for m in _WORD.finditer(hypothesis)]
-    for t in toks:
-        tl = t.lower()
-        if tl in _NUMBER_WORDS and tl not in f.lower_words and _NUMBER_WORDS[tl] not in f.numbers:
-            numbers.append(t)
     months = [t for t in toks if t.lower() in MONTHS and t.lower() not in f.lower_words and t[0].isupper()]
     names = [
         t

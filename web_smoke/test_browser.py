@@ -117,13 +117,14 @@ def test_onnxruntime_web_equals_python_onnxruntime(booted):
 
 
 def test_guard_score_pairs_like_the_host(booted):
-    """guard.score windows a long premise (and splits hypothesis sentences when the model asks)
-    exactly like the host's /v1/score and `haltguard eval nli`."""
+    """guard.score windows a long premise (and splits hypothesis sentences and penalises
+    unsupported numbers when the model asks) exactly like the host's /v1/score and `haltguard eval nli`."""
     from haltguard.models.scorer import OnnxNliScorer
 
     premise = " ".join(f"In {1900 + i} the town of Arlen built bridge number {i} over the river." for i in range(40))
     pairs = [[premise, "In 1903 the town built bridge number 3. In 1937 it built bridge number 37."],
              [premise, "In 1903 the town built bridge number 3. In 1937 it built a tunnel instead."],
+             [premise, "In 1903 the town built bridge number 93."],  # lowered by the manifest's number penalty
              ["Paris is in France.", "Paris is in Spain."]]
     sc = OnnxNliScorer(REPO / "models" / "default")
     assert len(sc.plan(*pairs[0])[0]) > 1  # the premise really is windowed

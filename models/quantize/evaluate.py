@@ -119,13 +119,11 @@ def make_scorer(model: str | Path | None, backend: str) -> Any:
         from haltguard.models.scorer import OnnxNliScorer
 
         return OnnxNliScorer(d, backend.split("-", 1)[1])
-    from haltguard.models.scorer import TorchNliScorer
+    from haltguard.models.scorer import TorchNliScorer, operating_point
 
     manifest = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").exists() else {}
     ckpt = d / "checkpoint" if (d / "checkpoint" / "config.json").exists() else d
-    return TorchNliScorer(ckpt, max_length=int(manifest.get("max_length", 256)),
-                          threshold=float(manifest.get("threshold", 0.5)),
-                          hypothesis_mode=str(manifest.get("hypothesis", "whole")))
+    return TorchNliScorer(ckpt, **operating_point(manifest))
 
 
 def eval_nli(data: str | Path, model: str | Path | None = None, backend: str = "onnx-int8",

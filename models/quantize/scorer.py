@@ -7,7 +7,9 @@ tokenizer otherwise, splits premises longer than the window into overlapping sen
 windows and takes the maximum support over them. Models whose manifest says so also judge a
 multi-sentence hypothesis (a summary, an answer) one sentence at a time and take the
 minimum: one unsupported sentence makes the whole text unsupported, and each sentence meets
-the model at the granularity it was trained on.
+the model at the granularity it was trained on. The manifest's ``number_penalty`` (chosen
+with the threshold on dev) then lowers the support of a hypothesis stating numbers its
+premise never does.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from typing import Any, Iterable, Sequence
 
 # the pairing itself is pure Python in the kernel, so the browser worker pairs exactly alike
 from haltguard.kernel.windows import (HYPOTHESIS_MODES, aggregate, aggregate_plans, hypothesis_units, pair_plan,
-                                      premise_chunks, unique_pairs)
+                                      penalise_unsupported_numbers, premise_chunks, unique_pairs)
 
-__all__ = ["OnnxNliScorer", "TorchNliScorer", "softmax_support", "premise_chunks", "dequantize_weight_only",
+__all__ = ["OnnxNliScorer", "TorchNliScorer", "operating_point", "softmax_support", "premise_chunks", "dequantize_weight_only",
            "hypothesis_units", "pair_plan", "aggregate", "HYPOTHESIS_MODES"]
 
 
@@ -99,6 +101,7 @@ class _Base:
         return out
 
     hypothesis_mode: str = "whole"
+    number_penalty: float = 0.0
 
     def plan(self, premise: str, hypothesis: str) -> list[list[tuple[str, str]]]:
         return pair_plan(premise, hypothesis, self.count_tokens, self.max_length, self.hypothesis_mode)
@@ -108,9 +111,11 @@ class _Base:
         return self.score_many([(premise, hypothesis)])[0]
 
     def score_many(self, items: Iterable[tuple[str, str]], batch_size: int = 32, progress: bool = False) -> list[float]:
+        items = list(items)
         plans = [self.plan(p, h) for p, h in items]
         flat = unique_pairs(plans)
-        return aggregate_plans(plans, dict(zip(flat, self.score_pairs(flat, batch_size, progress))))
+        supports = aggregate_plans(plans, dict(zip(flat, self.score_pairs(flat, batch_size, progress))))
+        return penalise_unsupported_numbers(supports, items, self.number_penalty)
 
 
 def dequantize_weight_only(model: Any) -> bytes | None:
@@ -164,7 +169,8 @@ class OnnxNliScorer(_Base):
 
     def __init__(self, model_dir: str | Path, variant: str = "int8", *, threads: int | None = None,
                  providers: Sequence[str] | None = None, max_length: int | None = None,
-                 expand_weights: bool = True, hypothesis_mode: str | None = None) -> None:
+                 expand_weights: bool = True, hypothesis_mode: str | None = None,
+                 number_penalty: float | None = None) -> None:
         import onnxruntime as ort
 
         d = Path(model_dir)
@@ -180,6 +186,7 @@ class OnnxNliScorer(_Base):
         self.supported_index = int(self.manifest["supported_index"])
         self.threshold = float(self.manifest.get("threshold", 0.5))
         self.hypothesis_mode = hypothesis_mode or str(self.manifest.get("hypothesis", "whole"))
+        self.number_penalty = float(self.manifest.get("number_penalty", 0.0) if number_penalty is None else number_penalty)
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads
@@ -203,7 +210,7 @@ class TorchNliScorer(_Base):
 
     def __init__(self, model_dir: str | Path, *, device: str = "cpu", dtype: str = "float32",
                  max_length: int = 256, supported_index: int | None = None, threshold: float = 0.5,
-                 hypothesis_mode: str = "whole") -> None:
+                 hypothesis_mode: str = "whole", number_penalty: float = 0.0) -> None:
         import torch
         from transformers import AutoModelForSequenceClassification
 
@@ -216,6 +223,7 @@ class TorchNliScorer(_Base):
         self.supported_index = supported_index if supported_index is not None else guess_supported_index(self.model.config)
         self.threshold = threshold
         self.hypothesis_mode = hypothesis_mode
+        self.number_penalty = number_penalty
         self.manifest = {}
         self._tokenizer_setup(d)
         self._torch = torch
@@ -227,6 +235,15 @@ class TorchNliScorer(_Base):
             feed = {k: torch.from_numpy(v).to(self.device) for k, v in enc.items()
                     if k != "token_type_ids" or getattr(self.model.config, "type_vocab_size", 2) > 1}
             return self.model(**feed).logits.float().cpu().numpy()
+
+
+def operating_point(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A release manifest's window, hypothesis mode, number penalty and threshold, as scorer
+    keyword arguments: full-precision weights must be scored exactly as the int8 model was
+    when the release chose them together."""
+    return {"max_length": int(manifest.get("max_length", 256)), "threshold": float(manifest.get("threshold", 0.5)),
+            "hypothesis_mode": str(manifest.get("hypothesis", "whole")),
+            "number_penalty": float(manifest.get("number_penalty", 0.0))}
 
 
 def guess_supported_index(config: Any) -> int:

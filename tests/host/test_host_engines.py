@@ -104,17 +104,43 @@ def test_service_scores_like_the_models_scorer():
     premise = " ".join(f"In {1900 + i} the town of Arlen built bridge number {i} over the river." for i in range(40))
     pairs = [(premise, "In 1903 the town built bridge number 3. In 1937 it built bridge number 37."),
              (premise, "In 1903 the town built bridge number 3. In 1937 it built a tunnel instead."),
+             (premise, "In 1903 the town built bridge number 93."),  # a number the premise never states
              ("Paris is in France.", "Paris is in Spain.")]
 
     async def go():
         svc = ScoringService(eng, ScorerConfig())
         await svc.start()
-        out = await svc.score(pairs)
+        out = await svc.score_documents(pairs), await svc.score(pairs)
         await svc.stop()
         return out
 
     assert len(eng.plan(*pairs[0])[0]) > 1  # the premise really is windowed
-    assert run(go()) == pytest.approx(ref.score_many(pairs), abs=1e-6)
+    docs, plain = run(go())
+    assert docs == pytest.approx(ref.score_many(pairs), abs=1e-6)
+    # the manifest's number penalty lowers exactly the pair with the invented number
+    assert eng.number_penalty == ref.number_penalty
+    lowered = [i for i, (a, b) in enumerate(zip(docs, plain)) if a < b - 1e-9]
+    assert lowered == ([2] if eng.number_penalty else [])
+
+
+def test_torch_engine_takes_the_release_operating_point_from_the_manifest(tmp_path):
+    pytest.importorskip("torch")
+    import json
+
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from haltguard.host.engines import TorchEngine
+
+    cfg = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                     max_position_embeddings=128, num_labels=2)
+    BertForSequenceClassification(cfg).save_pretrained(tmp_path)
+    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(59)]))
+    (tmp_path / "manifest.json").write_text(json.dumps({"threshold": 0.4, "max_length": 96, "hypothesis": "sentences",
+                                                        "number_penalty": 1.5}))
+    eng = TorchEngine(tmp_path, "cpu", "float32", None)
+    assert (eng.threshold, eng.max_length, eng.number_penalty) == (0.4, 96, 1.5)
+    assert len(eng.plan("w1 w2.", "The dam is old. The river is wide.")) == 2  # one unit per hypothesis sentence
+    assert TorchEngine(tmp_path, "cpu", "float32", 0.7).threshold == 0.7
 
 
 def _ort_cuda() -> bool:

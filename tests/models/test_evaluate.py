@@ -148,3 +148,19 @@ def test_cpu_host_expands_weight_only_int8_to_the_same_scores():
     assert "MatMulNBits" not in ops and "MatMul" in ops
     a, b = plain.score_pairs(pairs), expanded.score_pairs(pairs)
     assert max(abs(x - y) for x, y in zip(a, b)) <= 1e-5
+
+
+def test_torch_backend_scores_at_the_manifest_operating_point(tmp_path):
+    pytest.importorskip("torch")
+    from haltguard.models.evaluate import make_scorer
+    from test_export import _tiny_bert  # tests/models is on sys.path under pytest
+
+    _tiny_bert(tmp_path / "checkpoint")
+    (tmp_path / "manifest.json").write_text(json.dumps({"threshold": 0.42, "max_length": 48, "hypothesis": "sentences",
+                                                       "number_penalty": 1.0}))
+    sc = make_scorer(tmp_path, "torch")
+    assert (sc.threshold, sc.max_length, sc.hypothesis_mode, sc.number_penalty) == (0.42, 48, "sentences", 1.0)
+    premise = "the cat sat on the mat . " * 3
+    plain, invented = sc.score_many([(premise, "the cat sat ."), (premise, "the cat sat 3 .")])
+    sc.number_penalty = 0.0
+    assert sc.score_many([(premise, "the cat sat 3 .")])[0] > invented

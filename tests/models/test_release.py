@@ -26,14 +26,27 @@ def test_operating_point_maximises_the_macro_over_tasks():
     rows = _rows(spec)
     snli = [0.9] * 50 + [0.7] * 50
     wice = [0.35] * 5 + [0.25] * 5
-    mode, thr, cands = choose_operating_point(rows, {"whole": snli + wice, "sentences": snli + [0.5] * 10})
+    mode, pen, thr, cands = choose_operating_point(rows, {"whole": snli + wice, "sentences": snli + [0.5] * 10})
     assert mode == "whole" and cands["whole"]["macro_over_tasks"] == 75.0
     assert 0.7 < thr <= 0.9 or 0.25 < thr <= 0.35
+    assert pen == 0.0  # no row states a number: every penalty ties, the smallest wins
     # a mode that separates both sources wins over one that separates only the larger
     both = [0.9] * 50 + [0.2] * 50 + [0.35] * 5 + [0.25] * 5
-    mode, thr, cands = choose_operating_point(rows, {"whole": snli + wice, "sentences": both})
+    mode, pen, thr, cands = choose_operating_point(rows, {"whole": snli + wice, "sentences": both})
     assert mode == "sentences" and 0.25 < thr <= 0.35 and cands["sentences"]["macro_over_tasks"] == 100.0
     assert set(TASKS) >= {"claims vs evidence", "minimal-edit summaries"}
+
+
+def test_operating_point_takes_a_number_penalty_where_it_separates():
+    # the model scores every edited summary like its original; only the edited figure differs
+    rows = [{"source": "summedits_news", "label": y, "premise": "Sales rose 5 % to 120 units in May.",
+             "hypothesis": f"Sales rose {n} % in May."} for y, n in [(1, 5)] * 10 + [(0, 7)] * 10]
+    rows += [{"source": "snli", "label": y, "premise": "A dog runs.", "hypothesis": "A dog runs."} for y in (1, 0) * 10]
+    scores = [0.6] * 20 + [0.9, 0.1] * 10
+    mode, pen, thr, cands = choose_operating_point(rows, {"whole": scores})
+    assert pen == 0.5 and cands["whole"] == {"macro_over_tasks": 100.0, "threshold": thr, "number_penalty": 0.5}
+    assert 0.48 < thr <= 0.6  # 0.6 lowered by 0.5 logits is 0.475
+    assert choose_operating_point(rows, {"whole": scores}, penalties=(0.0,))[3]["whole"]["macro_over_tasks"] == 75.0
 
 
 def test_release_of_a_tiny_checkpoint(tmp_path):

@@ -38,3 +38,28 @@ def test_score_many_takes_min_over_sentences_max_over_windows():
     # the shared first sentence is scored once per window, not once per row
     assert by_sentence.calls and len(by_sentence.calls) == len(set(by_sentence.calls))
     assert by_sentence.score(premise, bad) == pytest.approx(0.1)
+
+
+@pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "vocab.txt").exists(), reason="default model not built")
+def test_number_penalty_counts_numbers_the_whole_premise_never_states():
+    premise = " ".join(f"Fact {i} says the river is {i} metres deep." for i in range(20))
+    stated_elsewhere = "Fact 2 says the river is 17 metres deep."  # 17 is in another window: no penalty
+    invented = "Fact 2 says the river is 71 metres deep."
+    sc = _VerbatimScorer("whole")
+    sc.number_penalty = 2.0
+    plain, other, new = sc.score_many([(premise, "Fact 2 says the river is 2 metres deep."),
+                                       (premise, stated_elsewhere), (premise, invented)])
+    assert plain == pytest.approx(0.9) and other == pytest.approx(0.1)
+    assert new == pytest.approx(1 / (1 + 9 * math.exp(2.0)))  # 0.1 lowered by 2 logits
+
+
+def test_onnx_scorer_reads_the_number_penalty_from_its_manifest():
+    from haltguard.models.scorer import OnnxNliScorer
+
+    if not (DEFAULT_MODEL_DIR / "manifest.json").exists():
+        pytest.skip("default model not built")
+    import json
+
+    want = float(json.loads((DEFAULT_MODEL_DIR / "manifest.json").read_text()).get("number_penalty", 0.0))
+    assert OnnxNliScorer(DEFAULT_MODEL_DIR).number_penalty == want
+    assert OnnxNliScorer(DEFAULT_MODEL_DIR, number_penalty=0.25).number_penalty == 0.25

@@ -12,9 +12,10 @@ from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.driver import DEFAULT_STREAM_HALT, ClaimStream
 from haltguard.kernel.guard import detect_json, rehydrate_json, transform_json
 from haltguard.kernel.tokenizer import WordPieceTokenizer
-from haltguard.kernel.windows import aggregate_plans, pair_plan, unique_pairs
+from haltguard.kernel.windows import aggregate_plans, pair_plan, penalise_unsupported_numbers, unique_pairs
 
-_state = {"tok": None, "max_length": 256, "threshold": 0.5, "hypothesis": "whole", "streams": {}, "next": 0}
+_state = {"tok": None, "max_length": 256, "threshold": 0.5, "hypothesis": "whole", "number_penalty": 0.0,
+          "streams": {}, "next": 0}
 
 
 def setup(vocab_text, manifest_json):
@@ -27,6 +28,7 @@ def setup(vocab_text, manifest_json):
     _state["max_length"] = int(m.get("max_length", 256))
     _state["threshold"] = float(m.get("threshold", 0.5))
     _state["hypothesis"] = str(m.get("hypothesis", "whole"))
+    _state["number_penalty"] = float(m.get("number_penalty", 0.0))
     return json.dumps({"threshold": _state["threshold"], "max_length": _state["max_length"]})
 
 
@@ -55,12 +57,15 @@ async def _score(pairs):
 
 async def score_planned(pairs_json):
     """Support per (premise, hypothesis) exactly as the host's /v1/score and `haltguard eval nli`
-    give it: long premises windowed, hypothesis sentences apart when the model asks for it."""
+    give it: long premises windowed, hypothesis sentences apart and unsupported numbers
+    penalised when the model's manifest asks for it."""
     tok = _state["tok"]
     count = lambda text: len(tok.tokenize_ids(text))  # noqa: E731
-    plans = [pair_plan(p, h, count, _state["max_length"], _state["hypothesis"]) for p, h in json.loads(pairs_json)]
+    items = [(p, h) for p, h in json.loads(pairs_json)]
+    plans = [pair_plan(p, h, count, _state["max_length"], _state["hypothesis"]) for p, h in items]
     flat = unique_pairs(plans)
-    return json.dumps(aggregate_plans(plans, dict(zip(flat, await _score([list(pr) for pr in flat])))))
+    supports = aggregate_plans(plans, dict(zip(flat, await _score([list(pr) for pr in flat]))))
+    return json.dumps(penalise_unsupported_numbers(supports, items, _state["number_penalty"]))
 
 
 def detect(text, policy_json):
