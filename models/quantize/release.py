@@ -2,7 +2,7 @@
 
 One command from the PyPI encoder to the shipped folder (models/default): train (a fixed,
 seeded number of steps) -> export (fp32 ONNX, weight-only int8, fp16) -> the operating point
-(hypothesis mode + threshold) chosen on the dev documents -> fp32, int8 and the lexical
+(hypothesis mode, number penalty, threshold) chosen on the dev documents -> fp32, int8 and the lexical
 baseline on the dev documents (end to end) and the dev pairs -> manifest + README.md.
 Only the int8 model, the tokenizer files and the manifest are committed; fp32/fp16 are
 rebuilt by this command (see the model card for why).
@@ -406,4 +406,8 @@ never reach the user.
 Only `model_int8.onnx`, the tokenizer files and `manifest.json` (with this card): the browser
 bundle and the CPU host use int8, and the repository stays lean. The fp32 and fp16 ONNX
 models for GPU hosts are rebuilt by `{m.get('reproduce_full_precision', 'haltguard train')}`.
+On the same kind of CPU that command gives these very bytes; on another one the float rounding of
+training differs (an AVX-512 Xeon retraining of an AVX2 EPYC's model followed the same loss curve
+to four decimals, and the same dev figures, but not the same bytes), so rebuild fp32/fp16 and int8
+together and use them as one release.
 """
