@@ -9,8 +9,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="models extra not installed")
 
 from haltguard.models.nli_data import distractor_probe  # noqa: E402
-from haltguard.models.release import (TASKS, ScoreMemo, choose_operating_point, distractor_report,  # noqa: E402
-                                      goal_macro, model_card, train_and_release)
+from haltguard.models.release import (PENALTIES, TASKS, ScoreMemo, choose_operating_point,  # noqa: E402
+                                      distractor_report, goal_macro, model_card, train_and_release)
 
 from test_export import _tiny_bert  # noqa: E402  (tests/models is on sys.path under pytest)
 
@@ -68,6 +68,7 @@ def test_release_of_a_tiny_checkpoint(tmp_path):
     on_disk = json.loads((out / "manifest.json").read_text())
     assert on_disk["hypothesis"] in ("whole", "sentences") and 0.05 <= on_disk["threshold"] <= 0.95
     assert on_disk["threshold"] == m["dev_report"]["documents"]["threshold"]
+    assert on_disk["number_penalty"] in PENALTIES and on_disk["number_penalty"] == m["dev_report"]["documents"]["number_penalty"]
     docs = on_disk["dev_report"]["documents"]
     assert docs["n"] > 3000 and {"fp32", "int8", "lexical"} <= set(docs["macro_over_tasks"])
     assert "minimal-edit summaries" in docs["by_task"] and "summedits_news" in docs["by_source"]
@@ -98,12 +99,15 @@ class _PlainMemo:
     def __init__(self) -> None:
         self.plain = {r["premise"] for r in distractor_probe() if not r["distracted"]}
 
-    def score_modes(self, items, modes):
+    def score_modes(self, items, modes, number_penalty=0.0):
+        self.number_penalty = number_penalty
         return {m: [0.9 if p in self.plain else 0.1 for p, _ in items] for m in modes}
 
 
 def test_distractor_report_separates_plain_and_distracted_pairs():
-    rep = distractor_report(_PlainMemo(), 0.5, "whole")
+    memo = _PlainMemo()
+    rep = distractor_report(memo, 0.5, "whole", 1.5)
+    assert memo.number_penalty == 1.5  # scored at the release's whole operating point
     assert rep["plain"] == {"tpr": 1.0, "tnr": 0.0, "balanced_accuracy": 50.0}
     assert rep["distracted"] == {"tpr": 0.0, "tnr": 1.0, "balanced_accuracy": 50.0}
 
@@ -125,10 +129,11 @@ class _CountingScorer:
 
 
 def test_score_memo_scores_each_pair_once_and_aggregates_like_the_scorer():
-    from haltguard.kernel.windows import aggregate_plans, pair_plan
+    from haltguard.kernel.windows import aggregate_plans, pair_plan, penalise_unsupported_numbers
 
     doc = " ".join(f"Sentence number {i} talks about item {i} at length here." for i in range(12))
-    items = [(doc, "Item 3 is here. Item 7 is there."), (doc, "Item 5 is described."), ("A short premise.", "Short.")]
+    items = [(doc, "Item 3 is here. Item 7 is there."), (doc, "Item 5 is described."), ("A short premise.", "Short."),
+             (doc, "Item 99 is described.")]  # a number the document never states
     sc = _CountingScorer()
     memo = ScoreMemo(sc)
     got = memo.score_modes(items, ("whole", "sentences"))
@@ -136,6 +141,9 @@ def test_score_memo_scores_each_pair_once_and_aggregates_like_the_scorer():
         plans = [pair_plan(p, h, sc.count_tokens, sc.max_length, mode) for p, h in items]
         direct = dict(zip(pairs := sorted({x for pl in plans for u in pl for x in u}), _CountingScorer().score_pairs(pairs)))
         assert got[mode] == aggregate_plans(plans, direct)
+        penalised = memo.score_modes(items, [mode], 1.0)[mode]
+        assert penalised == penalise_unsupported_numbers(got[mode], items, 1.0)
+        assert penalised[:3] == got[mode][:3] and penalised[3] < got[mode][3]
     assert len(sc.asked) == len(set(sc.asked)) == memo.scored
     # the single-sentence hypotheses are the same pairs in both modes: scored once, not twice
     whole = {x for p, h in items for u in pair_plan(p, h, sc.count_tokens, sc.max_length, "whole") for x in u}
