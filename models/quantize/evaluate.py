@@ -134,5 +134,6 @@ def eval_nli(data: str | Path, model: str | Path | None = None, backend: str = "
     scores = scorer.score_many([(r["premise"], r["hypothesis"]) for r in rows], progress=progress)
     secs = time.perf_counter() - t0
     out = evaluate_scores(scores, [r["label"] for r in rows], float(scorer.threshold))
+    out["number_penalty"] = float(getattr(scorer, "number_penalty", 0.0))
     out.update({"backend": backend, "seconds": round(secs, 2), "pairs_per_s": round(len(rows) / secs, 2) if secs else None})
     return out

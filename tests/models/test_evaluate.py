@@ -46,6 +46,7 @@ def test_eval_heuristic_backend(tmp_path):
     f = tmp_path / "rows.jsonl"
     f.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
     out = eval_nli(f, backend="heuristic")
+    assert out["number_penalty"] == 0.0  # the heuristic weighs numbers itself
     assert out["n"] == 4 and out["backend"] == "heuristic" and out["confusion"]["tp"] + out["confusion"]["fn"] == 2
 
 
@@ -73,6 +74,7 @@ def test_default_model_separates_supported_from_unsupported(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["backend"] == "onnx-int8" and out["n"] == 4 and out["threshold"] > 0
+    assert out["number_penalty"] == json.loads((DEFAULT_MODEL_DIR / "manifest.json").read_text()).get("number_penalty", 0.0)
     from haltguard.models.scorer import OnnxNliScorer
 
     sc = OnnxNliScorer(DEFAULT_MODEL_DIR, "int8")
