@@ -463,7 +463,8 @@ def create_app(config: HostConfig | None = None, *, env: dict[str, str] | None =
         model: dict[str, Any] = {"loaded": state.scoring is not None}
         if state.scoring is not None:
             model.update(state.scoring.engine.description, id=state.scoring.engine.model_id,
-                         threshold=state.scoring.engine.threshold, fallback_reason=state.engine_fallback)
+                         threshold=state.scoring.engine.threshold, number_penalty=state.scoring.engine.number_penalty,
+                         fallback_reason=state.engine_fallback)
         ok = state.scoring is not None and redis_state != "down"
         body = {"ready": ok, "model": model, "redis": redis_state}
         return JSONResponse(body, 200 if ok else 503)

@@ -11,6 +11,7 @@ from websockets.sync.client import connect
 
 from haltguard.host.audit import verify
 from haltguard.kernel.demo import ANSWER, CONTEXT
+from haltguard.paths import REPO
 from hostenv import ADMIN_KEY, READER_KEY, TENANT_KEY, auth
 
 PII = "Mail john.doe@example.com or call +49 30 1234567; card 4111 1111 1111 1111."
@@ -27,6 +28,9 @@ def test_health_ready_openapi(client):
     r = client.get("/v1/ready").json()
     assert r["ready"] and r["model"]["engine"] == "onnx" and r["model"]["variant"] == "int8"
     assert r["model"]["fallback_reason"] is None and r["redis"] == "not_configured"
+    from haltguard.models.scorer import OnnxNliScorer
+
+    assert r["model"]["number_penalty"] == OnnxNliScorer(REPO / "models" / "default").number_penalty
     paths = client.get("/openapi.json").json()["paths"]
     for p in ("/v1/detect", "/v1/transform", "/v1/rehydrate", "/v1/rehydrate/stream", "/v1/score", "/v1/review",
               "/v1/sessions/revoke", "/v1/batch", "/v1/metrics", "/v1/health", "/v1/ready"):
@@ -95,6 +99,16 @@ def test_score_and_review(client):
     # the API contract (flags follow the model's threshold) and a clear margin, not one model's calibration
     assert r["supported"] == [s >= r["threshold"] for s in r["scores"]] == [True, False]
     assert r["scores"][0] - r["scores"][1] > 0.5
+    # the scores are the models scorer's, number penalty included (the second hypothesis invents a year)
+    from haltguard.models.scorer import OnnxNliScorer
+
+    years = [{"premise": "The Eiffel Tower was built in 1889.", "hypothesis": "The tower was built in 1889."},
+             {"premise": "The Eiffel Tower was built in 1889.", "hypothesis": "The tower was built in 1898."}]
+    got = client.post("/v1/score", json={"pairs": years}, headers=auth()).json()["scores"]
+    sc = OnnxNliScorer(REPO / "models" / "default")
+    assert got == pytest.approx(sc.score_many([(p["premise"], p["hypothesis"]) for p in years]), abs=1e-6)
+    sc.number_penalty = 0.0
+    assert got[1] < sc.score_many([(years[1]["premise"], years[1]["hypothesis"])])[0] - 0.01
     rv = client.post("/v1/review", json={"response": "The tower is in Paris. It was built in 1920.",
                                            "facts": ["The Eiffel Tower is in Paris.", "It was built in 1889."]},
                      headers=auth()).json()
