@@ -117,8 +117,8 @@ def choose_operating_point(rows: list[dict[str, Any]], scores_by_mode: dict[str,
 def document_report(out: Path, memos: dict[str, ScoreMemo] | None = None) -> dict[str, Any]:
     """The dev documents scored end to end (what `haltguard eval nli` does with a held-out file).
 
-    int8 scores both ways of meeting a hypothesis; the mode and threshold are chosen on these
-    rows (``choose_operating_point``); fp32 is then measured at that operating point, the
+    int8 scores both ways of meeting a hypothesis; the mode, number penalty and threshold are
+    chosen on these rows (``choose_operating_point``); fp32 is then measured at that operating point, the
     lexical baseline at its own best threshold for the same macro. ``memos`` (per variant) let
     the release's other reports reuse these scores.
     """
@@ -232,7 +232,7 @@ def train_and_release(out: str | Path, work: str | Path, *, minutes: float = 36.
                      extra={"base_model": tm["base_model"], "training": {k: tm[k] for k in (
                          "hyperparameters", "data_files_sha256", "train_pairs", "dev_pairs", "steps", "history",
                          "train_minutes", "torch")}})
-    # the operating point (hypothesis mode + threshold) comes from the dev documents; every report uses it
+    # the operating point (hypothesis mode, number penalty, threshold) comes from the dev documents; every report uses it
     memos = release_memos(out)
     docs = document_report(out, memos)
     m["hypothesis"], m["number_penalty"], m["threshold"] = docs["hypothesis"], docs["number_penalty"], docs["threshold"]
