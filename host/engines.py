@@ -93,14 +93,10 @@ class TorchEngine(OnnxEngine):
             raise RuntimeError("scorer.device is cuda but CUDA is not available")
         if dtype == "float16" and dev == "cpu":
             raise RuntimeError("float16 needs CUDA; use float32 on CPU")
-        manifest = model_dir / "manifest.json"
-        m: dict = {}
-        if manifest.exists():
-            import json
-
-            m = json.loads(manifest.read_text(encoding="utf-8"))
         # the int8 model's operating point of the same release: window, mode, number penalty, threshold
-        point = {**operating_point(m), **({"threshold": threshold} if threshold is not None else {})}
+        point = operating_point(model_dir)
+        if threshold is not None:
+            point["threshold"] = threshold
         self._s = TorchNliScorer(model_dir, device=dev, dtype=dtype, **point)
         self.model_id = _model_id(model_dir, f"torch-{dtype}")
         self.threshold = self._s.threshold

@@ -19,7 +19,8 @@ from haltguard.kernel.heuristic import unsupported_numbers
 from haltguard.kernel.sentences import split_sentences
 
 __all__ = ["HYPOTHESIS_MODES", "premise_chunks", "hypothesis_units", "pair_plan", "aggregate", "unique_pairs",
-           "aggregate_plans", "penalise_unsupported_numbers", "NUMBERS_COUNTED"]
+           "aggregate_plans", "penalise_unsupported_numbers", "unsupported_number_counts", "apply_number_penalty",
+           "NUMBERS_COUNTED"]
 
 Pair = tuple[str, str]
 Plan = list[list[Pair]]
@@ -91,25 +92,40 @@ def aggregate_plans(plans: Sequence[Plan], probs: dict[Pair, float]) -> list[flo
     return [aggregate([[probs[pair] for pair in unit] for unit in plan]) for plan in plans]
 
 
-def penalise_unsupported_numbers(supports: Sequence[float], items: Sequence[Pair], penalty: float) -> list[float]:
-    """Lower each support by ``penalty`` logits per number its hypothesis states and its premise does not.
+def unsupported_number_counts(items: Sequence[Pair]) -> list[int]:
+    """Per (premise, hypothesis): numbers the hypothesis states and the premise does not, at most ``NUMBERS_COUNTED``.
 
-    A changed figure keeps every other word, and the small NLI model often misses it: on the
-    dev documents 17 % of edited SummEdits summaries and 43 % of unsupported WiCE claims state a
-    number their source never does (5 % of the supported ones), and the model alone judged 53 %
-    of those summaries supported. Checked against the whole premise, not the window the model liked best, so a number stated elsewhere in the
-    source is no penalty. A soft penalty, not a verdict: "$2 million" against "2,000,000" is
-    a false alarm it must be able to outvote. The release chooses ``penalty`` together with the
-    threshold on the dev documents; 0 leaves every support untouched.
+    They depend on the texts only, so a caller trying several penalties counts them once.
     """
+    return [min(len(unsupported_numbers(premise, hypothesis)), NUMBERS_COUNTED) for premise, hypothesis in items]
+
+
+def apply_number_penalty(supports: Sequence[float], counts: Sequence[int], penalty: float) -> list[float]:
+    """Lower each support by ``penalty`` logits per counted number (see ``penalise_unsupported_numbers``)."""
     if not penalty:
         return list(supports)
     out = []
-    for s, (premise, hypothesis) in zip(supports, items):
-        n = min(len(unsupported_numbers(premise, hypothesis)), NUMBERS_COUNTED)
+    for s, n in zip(supports, counts):
         if n == 0 or math.isnan(s):
             out.append(s)
             continue
         p = min(max(s, 1e-7), 1 - 1e-7)
         out.append(min(s, 1 / (1 + math.exp(penalty * n - math.log(p / (1 - p))))))  # never raised by the clamp
     return out
+
+
+def penalise_unsupported_numbers(supports: Sequence[float], items: Sequence[Pair], penalty: float) -> list[float]:
+    """Lower each support by ``penalty`` logits per number its hypothesis states and its premise does not.
+
+    A changed figure keeps every other word, and the small NLI model often misses it: on the
+    dev documents 17 % of edited SummEdits summaries and 43 % of unsupported WiCE claims state a
+    number their source never does (5 % of the supported ones), and the model alone judged 53 %
+    of those summaries supported. Checked against the whole premise, not the window the model
+    liked best, so a number stated elsewhere in the source is no penalty. A soft penalty, not a
+    verdict: "$2 million" against "2,000,000" is a false alarm it must be able to outvote. The
+    release chooses ``penalty`` together with the threshold on the dev documents; 0 leaves every
+    support untouched.
+    """
+    if not penalty:
+        return list(supports)
+    return apply_number_penalty(supports, unsupported_number_counts(items), penalty)

@@ -121,9 +121,8 @@ def make_scorer(model: str | Path | None, backend: str) -> Any:
         return OnnxNliScorer(d, backend.split("-", 1)[1])
     from haltguard.models.scorer import TorchNliScorer, operating_point
 
-    manifest = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").exists() else {}
     ckpt = d / "checkpoint" if (d / "checkpoint" / "config.json").exists() else d
-    return TorchNliScorer(ckpt, **operating_point(manifest))
+    return TorchNliScorer(ckpt, **operating_point(d))
 
 
 def eval_nli(data: str | Path, model: str | Path | None = None, backend: str = "onnx-int8",

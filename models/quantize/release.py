@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from haltguard.kernel.windows import NUMBERS_COUNTED, penalise_unsupported_numbers
+from haltguard.kernel.windows import NUMBERS_COUNTED, apply_number_penalty, unsupported_number_counts
 from haltguard.models.evaluate import evaluate_scores
 
 
@@ -102,11 +102,11 @@ def choose_operating_point(rows: list[dict[str, Any]], scores_by_mode: dict[str,
     to the smaller penalty and to the threshold nearest 0.5. Returns (mode, penalty, threshold,
     the best of each mode).
     """
-    items = [(r["premise"], r["hypothesis"]) for r in rows]
+    counts = unsupported_number_counts([(r["premise"], r["hypothesis"]) for r in rows])
     best: dict[tuple[str, float], tuple[float, float]] = {}
     for mode, sc in scores_by_mode.items():
         for pen in penalties:
-            best[mode, pen] = _best_threshold_for_macro(rows, penalise_unsupported_numbers(sc, items, pen))
+            best[mode, pen] = _best_threshold_for_macro(rows, apply_number_penalty(sc, counts, pen))
     mode, pen = max(best, key=lambda k: (best[k][0], k[0] == "whole", -k[1]))
     per_mode = {m: max(((v, k[1]) for k, v in best.items() if k[0] == m), key=lambda x: (x[0][0], -x[1]))
                 for m in scores_by_mode}
@@ -134,8 +134,9 @@ def document_report(out: Path, memos: dict[str, ScoreMemo] | None = None) -> dic
     mode, penalty, threshold, candidates = choose_operating_point(rows, int8)
     lex = [overlap_support(p, h) for p, h in items]
     _, lex_thr = _best_threshold_for_macro(rows, lex)
-    scores = {v: memos[v].score_modes(items, [mode], penalty)[mode] for v in ("fp32", "int8")}
-    scores["lexical"] = lex
+    counts = unsupported_number_counts(items)
+    scores = {"fp32": apply_number_penalty(memos["fp32"].score_modes(items, [mode])[mode], counts, penalty),
+              "int8": apply_number_penalty(int8[mode], counts, penalty), "lexical": lex}
     report = _by_source(rows, scores, {"fp32": threshold, "int8": threshold, "lexical": lex_thr})
     # what the penalty bought, at its own best threshold without it
     no_pen = _best_threshold_for_macro(rows, int8[mode])
@@ -197,7 +198,8 @@ class ScoreMemo:
         sc = self.scorer
         plans = {m: [pair_plan(p, h, sc.count_tokens, sc.max_length, m) for p, h in items] for m in modes}
         self.score_pairs(unique_pairs([plan for ps in plans.values() for plan in ps]))
-        return {m: penalise_unsupported_numbers(aggregate_plans(ps, self.probs), items, number_penalty)
+        counts = unsupported_number_counts(items) if number_penalty else []
+        return {m: apply_number_penalty(aggregate_plans(ps, self.probs), counts, number_penalty)
                 for m, ps in plans.items()}
 
 

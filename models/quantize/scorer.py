@@ -237,10 +237,12 @@ class TorchNliScorer(_Base):
             return self.model(**feed).logits.float().cpu().numpy()
 
 
-def operating_point(manifest: dict[str, Any]) -> dict[str, Any]:
-    """A release manifest's window, hypothesis mode, number penalty and threshold, as scorer
-    keyword arguments: full-precision weights must be scored exactly as the int8 model was
-    when the release chose them together."""
+def operating_point(release_dir: str | Path) -> dict[str, Any]:
+    """The window, hypothesis mode, number penalty and threshold of ``release_dir/manifest.json``
+    (defaults where there is none), as scorer keyword arguments: full-precision weights must be
+    scored exactly as the int8 model was when the release chose them together."""
+    path = Path(release_dir) / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     return {"max_length": int(manifest.get("max_length", 256)), "threshold": float(manifest.get("threshold", 0.5)),
             "hypothesis_mode": str(manifest.get("hypothesis", "whole")),
             "number_penalty": float(manifest.get("number_penalty", 0.0))}
