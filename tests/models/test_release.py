@@ -83,6 +83,10 @@ def test_release_of_a_tiny_checkpoint(tmp_path):
     want = round(sum(docs["by_task"][t]["int8"] for t in four) / 4, 2)
     assert f"reaches {want} macro over those four kinds" in card and "the goal is not met" in card
     assert f"| macro over the goal's four kinds (all but summary sentences) | | {goal_macro(docs['by_task'])['fp32']} | {want} |" in card
+    h = docs["held_out_halves"]  # the operating point chosen on half the dev groups, measured on the rest
+    assert h["folds"] == 2 * h["halvings"] and set(h["by_task"]) == set(TASKS)
+    assert f"over {h['halvings']} halvings: int8 {h['goal_kinds']} over the goal's" in card
+    assert f"measured on the other half: {h['goal_kinds']} and {h['by_task']['minimal-edit summaries']}." in card
     dx = on_disk["dev_report"]["distractors"]
     assert dx["n_per_class"] == 150 and set(dx) == {"n_per_class", "plain", "distracted"}
     assert f"{100 * dx['distracted']['tpr']:.0f} % behind two unrelated news sentences" in card
