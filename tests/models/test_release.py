@@ -66,7 +66,8 @@ def test_release_of_a_tiny_checkpoint(tmp_path):
     (work / "train_manifest.json").write_text(json.dumps(tm))
     m = train_and_release(out, work, skip_train=True)
     on_disk = json.loads((out / "manifest.json").read_text())
-    assert on_disk["hypothesis"] in ("whole", "sentences") and 0.05 <= on_disk["threshold"] <= 0.95
+    assert on_disk["hypothesis"] == "whole" and 0.05 <= on_disk["threshold"] <= 0.95  # RELEASE_MODES
+    assert set(m["dev_report"]["documents"]["candidates"]) == {"whole"}
     assert on_disk["threshold"] == m["dev_report"]["documents"]["threshold"]
     assert on_disk["number_penalty"] in PENALTIES and on_disk["number_penalty"] == m["dev_report"]["documents"]["number_penalty"]
     docs = on_disk["dev_report"]["documents"]
@@ -76,6 +77,10 @@ def test_release_of_a_tiny_checkpoint(tmp_path):
     card = (out / "README.md").read_text()
     assert card == model_card(on_disk) and "macro over tasks" in card and str(on_disk["threshold"]) in card
     assert "weighs each dataset's supported and unsupported pairs alike" in card  # the recipe's class balancing
+    assert "The number penalty and the threshold were chosen together on the dev documents" in card
+    older = json.loads(json.dumps(on_disk))  # a manifest from when the release chose the mode too
+    older["dev_report"]["documents"]["candidates"]["sentences"] = {"macro_over_tasks": 50.0, "threshold": 0.5, "number_penalty": 0.0}
+    assert "All three were chosen together" in model_card(older) and "per mode: whole" in model_card(older)
     on_disk["training"]["hyperparameters"]["balance_classes"] = False
     assert "weighs each dataset" not in model_card(on_disk)
     # the goal's figure: the macro over its four held-out kinds, without our summary-sentence task
