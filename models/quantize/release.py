@@ -369,8 +369,8 @@ def model_card(m: dict[str, Any]) -> str:
     reach = (f"{goal} macro over those four kinds ({dr['macro_over_tasks']['int8']} over all five tasks)" if goal is not None
              else f"{dr['macro_over_tasks']['int8']} macro over tasks")
     h = dr.get("held_out_halves")
-    held = (f" Chosen on half of these rows and measured on the other half: {h['goal_kinds']} and "
-            f"{h['by_task'].get('minimal-edit summaries')}." if h else "")
+    held = (f" Chosen on half of these rows and measured on the other half: {h['goal_kinds']} over the four kinds and "
+            f"{h['by_task'].get('minimal-edit summaries')} on minimal edits." if h else "")
     src = dr["by_source"]
     weakest = ", ".join(f"{k} ({v['int8']})" for k, v in sorted(src.items(), key=lambda kv: kv[1]["int8"])[:3])
     drift = max(((k, v["int8"], v["fp32"]) for k, v in src.items()), key=lambda x: abs(x[1] - x[2]))

@@ -91,7 +91,8 @@ def test_release_of_a_tiny_checkpoint(tmp_path):
     h = docs["held_out_halves"]  # the operating point chosen on half the dev groups, measured on the rest
     assert h["folds"] == 2 * h["halvings"] and set(h["by_task"]) == set(TASKS)
     assert f"over {h['halvings']} halvings: int8 {h['goal_kinds']} over the goal's" in card
-    assert f"measured on the other half: {h['goal_kinds']} and {h['by_task']['minimal-edit summaries']}." in card
+    assert (f"measured on the other half: {h['goal_kinds']} over the four kinds and "
+            f"{h['by_task']['minimal-edit summaries']} on minimal edits.") in card
     dx = on_disk["dev_report"]["distractors"]
     assert dx["n_per_class"] == 150 and set(dx) == {"n_per_class", "plain", "distracted"}
     assert f"{100 * dx['distracted']['tpr']:.0f} % behind two unrelated news sentences" in card
