@@ -1,8 +1,8 @@
 """How the release's operating point does on dev rows it was not chosen on.
 
-The release picks the hypothesis mode, the number penalty and the threshold on the dev
-documents and then reports them on those same rows, which flatters the model: the goal is
-measured on held-out sets. Here the choice is made on one random half of the dev groups (the
+The release picks the number penalty and the threshold (and, among candidates of several
+hypothesis modes, the mode) on the dev documents and then reports them on those same rows,
+which flatters the model: the goal is measured on held-out sets. Here the choice is made on one random half of the dev groups (the
 release's own rule: best macro over tasks) and measured on the other half, both ways, over
 many halvings. The mean is an estimate of what held-out sets of the same kinds would show;
 it still shares the training recipe's choices with the dev data, so it is an upper bound
