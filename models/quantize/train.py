@@ -134,7 +134,7 @@ DEFAULTS: dict[str, Any] = {
     # Seed spread of this recipe (same pairs and split, int8 dev documents, number penalty and
     # threshold chosen on one half of the dev groups and measured on the other, 50 halvings):
     # four kinds / minimal edits / claims 75.12 / 62.72 / 65.9 with seed 13 (shipped), 73.45 /
-    # 60.43 / 61.2 with seed 14, 73.91 / 61.91 / 61.1 with seed 15 (26.8 training minutes here).
+    # 60.43 / 61.2 with seed 14, 73.91 / 61.91 / 61.1 with seed 15 (27.4 training minutes here).
     # Tried and removed (code not kept): a pairwise ranking loss next to the pointwise one,
     # weight 0.5, log(1 + exp(m_neg - m_pos)) over the supported/unsupported pairs of a batch that
     # share a premise window and group (synthetic twins, SNLI's hypotheses of one premise, BEGIN's
