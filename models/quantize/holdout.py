@@ -2,9 +2,9 @@
 
 The release picks the number penalty and the threshold (and, among candidates of several
 hypothesis modes, the mode) on the dev documents and then reports them on those same rows,
-which flatters the model: the goal is measured on held-out sets. Here the choice is made on one random half of the dev groups (the
-release's own rule: best macro over tasks) and measured on the other half, both ways, over
-many halvings. The mean is an estimate of what held-out sets of the same kinds would show;
+which flatters the model: the goal is measured on held-out sets. Here the choice is made on
+one random half of the dev groups (the release's own rule: best macro over tasks) and
+measured on the other half, both ways, over many halvings. The mean is an estimate of what held-out sets of the same kinds would show;
 it still shares the training recipe's choices with the dev data, so it is an upper bound
 rather than a promise.
 """
@@ -30,8 +30,8 @@ def held_out_halves(rows: list[dict[str, Any]], candidates: dict[tuple[str, floa
     member = np.zeros((len(pools), len(rows)), bool)
     for p, ii in enumerate(pools):
         member[p, ii] = True
-    groups = sorted({str(r.get("group")) for r in rows})
-    gidx = np.array([groups.index(str(r.get("group"))) for r in rows])
+    groups = {g: i for i, g in enumerate(sorted({str(r.get("group")) for r in rows}))}
+    gidx = np.array([groups[str(r.get("group"))] for r in rows])
     keys = list(candidates)
     S = {k: np.asarray(candidates[k], float) for k in keys}
     grid = np.array(GRID)
