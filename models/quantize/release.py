@@ -121,14 +121,18 @@ def choose_operating_point(rows: list[dict[str, Any]], scores_by_mode: dict[str,
     to the smaller penalty and to the threshold nearest 0.5. Returns (mode, penalty, threshold,
     the best of each mode).
     """
-    return _choose(rows, operating_candidates(rows, scores_by_mode, penalties))
+    return _choose(_best_thresholds(rows, operating_candidates(rows, scores_by_mode, penalties)))
 
 
-def _choose(rows: list[dict[str, Any]], cands: dict[tuple[str, float], list[float]]) -> tuple[str, float, float, dict]:
-    best = {k: _best_threshold_for_macro(rows, sc) for k, sc in cands.items()}
+def _best_thresholds(rows: list[dict[str, Any]], cands: dict[tuple[str, float], list[float]]) -> dict[tuple[str, float], tuple[float, float]]:
+    """(macro over tasks, threshold) at each candidate's best GRID threshold."""
+    return {k: _best_threshold_for_macro(rows, sc) for k, sc in cands.items()}
+
+
+def _choose(best: dict[tuple[str, float], tuple[float, float]]) -> tuple[str, float, float, dict]:
     mode, pen = max(best, key=lambda k: (best[k][0], k[0] == "whole", -k[1]))
     per_mode = {m: max(((v, k[1]) for k, v in best.items() if k[0] == m), key=lambda x: (x[0][0], -x[1]))
-                for m in dict.fromkeys(k[0] for k in cands)}
+                for m in dict.fromkeys(k[0] for k in best)}
     return mode, pen, best[mode, pen][1], {m: {"macro_over_tasks": v[0], "threshold": v[1], "number_penalty": p}
                                            for m, (v, p) in per_mode.items()}
 
@@ -152,14 +156,15 @@ def document_report(out: Path, memos: dict[str, ScoreMemo] | None = None) -> dic
     int8 = memos["int8"].score_modes(items, RELEASE_MODES)
     counts = unsupported_number_counts(items)
     cands = operating_candidates(rows, int8, counts=counts)
-    mode, penalty, threshold, candidates = _choose(rows, cands)
+    best = _best_thresholds(rows, cands)
+    mode, penalty, threshold, candidates = _choose(best)
     lex = [overlap_support(p, h) for p, h in items]
     _, lex_thr = _best_threshold_for_macro(rows, lex)
     scores = {"fp32": apply_number_penalty(memos["fp32"].score_modes(items, [mode])[mode], counts, penalty),
               "int8": cands[mode, penalty], "lexical": lex}
     report = _by_source(rows, scores, {"fp32": threshold, "int8": threshold, "lexical": lex_thr})
-    # what the penalty bought, at its own best threshold without it
-    no_pen = _best_threshold_for_macro(rows, int8[mode])
+    # what the penalty bought, at its own best threshold without it (0 is one of the PENALTIES)
+    no_pen = best[mode, 0.0]
     # the same choice made on half the dev groups and measured on the other half
     held_out = held_out_halves(rows, cands)
     return {"hypothesis": mode, "number_penalty": penalty, "threshold": threshold, "candidates": candidates,
