@@ -13,14 +13,14 @@ and the browser worker all pair and aggregate through this module.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from haltguard.kernel.heuristic import unsupported_numbers
 from haltguard.kernel.sentences import split_sentences
 
 __all__ = ["HYPOTHESIS_MODES", "premise_chunks", "hypothesis_units", "pair_plan", "aggregate", "unique_pairs",
            "aggregate_plans", "penalise_unsupported_numbers", "unsupported_number_counts", "apply_number_penalty",
-           "NUMBERS_COUNTED"]
+           "NUMBERS_COUNTED", "manifest_operating_point"]
 
 Pair = tuple[str, str]
 Plan = list[list[Pair]]
@@ -138,3 +138,12 @@ def penalise_unsupported_numbers(supports: Sequence[float], items: Sequence[Pair
     if not penalty:
         return list(supports)
     return apply_number_penalty(supports, unsupported_number_counts(items), penalty)
+
+
+def manifest_operating_point(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """A model manifest's window, hypothesis mode, number penalty and threshold (defaults where
+    it has none): every scorer of a release, full-precision or int8, host or browser, must pair,
+    aggregate and decide exactly as the release did when it chose them together."""
+    return {"max_length": int(manifest.get("max_length", 256)), "threshold": float(manifest.get("threshold", 0.5)),
+            "hypothesis_mode": str(manifest.get("hypothesis", "whole")),
+            "number_penalty": float(manifest.get("number_penalty", 0.0))}

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 # the pairing itself is pure Python in the kernel, so the browser worker pairs exactly alike
-from haltguard.kernel.windows import (HYPOTHESIS_MODES, aggregate, aggregate_plans, hypothesis_units, pair_plan,
-                                      penalise_unsupported_numbers, premise_chunks, unique_pairs)
+from haltguard.kernel.windows import (HYPOTHESIS_MODES, aggregate, aggregate_plans, hypothesis_units,
+                                      manifest_operating_point, pair_plan, penalise_unsupported_numbers,
+                                      premise_chunks, unique_pairs)
 
 __all__ = ["OnnxNliScorer", "TorchNliScorer", "operating_point", "softmax_support", "premise_chunks", "dequantize_weight_only",
            "hypothesis_units", "pair_plan", "aggregate", "HYPOTHESIS_MODES"]
@@ -242,10 +243,7 @@ def operating_point(release_dir: str | Path) -> dict[str, Any]:
     (defaults where there is none), as scorer keyword arguments: full-precision weights must be
     scored exactly as the int8 model was when the release chose them together."""
     path = Path(release_dir) / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    return {"max_length": int(manifest.get("max_length", 256)), "threshold": float(manifest.get("threshold", 0.5)),
-            "hypothesis_mode": str(manifest.get("hypothesis", "whole")),
-            "number_penalty": float(manifest.get("number_penalty", 0.0))}
+    return manifest_operating_point(json.loads(path.read_text(encoding="utf-8")) if path.exists() else {})
 
 
 def guess_supported_index(config: Any) -> int:

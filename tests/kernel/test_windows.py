@@ -75,3 +75,13 @@ def test_number_penalty_only_lowers_and_grows_with_the_penalty(rows, a, b):
         assert 0.0 <= t <= w <= s
         if not unsupported_numbers(p, h):
             assert w == t == s
+
+
+def test_manifest_operating_point_reads_every_field_and_defaults_the_rest():
+    from haltguard.kernel.windows import manifest_operating_point
+
+    assert manifest_operating_point({}) == {"max_length": 256, "threshold": 0.5, "hypothesis_mode": "whole",
+                                            "number_penalty": 0.0}
+    got = manifest_operating_point({"max_length": "160", "threshold": 0.47, "hypothesis": "sentences",
+                                    "number_penalty": 1, "labels": {}})
+    assert got == {"max_length": 160, "threshold": 0.47, "hypothesis_mode": "sentences", "number_penalty": 1.0}

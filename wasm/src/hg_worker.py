@@ -12,7 +12,8 @@ from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.driver import DEFAULT_STREAM_HALT, ClaimStream
 from haltguard.kernel.guard import detect_json, rehydrate_json, transform_json
 from haltguard.kernel.tokenizer import WordPieceTokenizer
-from haltguard.kernel.windows import aggregate_plans, pair_plan, penalise_unsupported_numbers, unique_pairs
+from haltguard.kernel.windows import (aggregate_plans, manifest_operating_point, pair_plan,
+                                      penalise_unsupported_numbers, unique_pairs)
 
 _state = {"tok": None, "max_length": 256, "threshold": 0.5, "hypothesis": "whole", "number_penalty": 0.0,
           "streams": {}, "next": 0}
@@ -25,10 +26,9 @@ def setup(vocab_text, manifest_json):
         if lines and lines[-1] == "":
             lines.pop()
         _state["tok"] = WordPieceTokenizer.from_lines(lines)
-    _state["max_length"] = int(m.get("max_length", 256))
-    _state["threshold"] = float(m.get("threshold", 0.5))
-    _state["hypothesis"] = str(m.get("hypothesis", "whole"))
-    _state["number_penalty"] = float(m.get("number_penalty", 0.0))
+    point = manifest_operating_point(m)
+    _state.update(max_length=point["max_length"], threshold=point["threshold"], hypothesis=point["hypothesis_mode"],
+                  number_penalty=point["number_penalty"])
     return json.dumps({"threshold": _state["threshold"], "max_length": _state["max_length"]})
 
 
