@@ -221,13 +221,12 @@ class ScoreMemo:
     def score_modes(self, items: Sequence[tuple[str, str]], modes: Sequence[str],
                     number_penalty: float = 0.0) -> dict[str, list[float]]:
         """End-to-end scores of ``items`` (premise windows, hypothesis units) in each hypothesis mode."""
-        from haltguard.kernel.windows import aggregate_plans, pair_plan, unique_pairs
+        from haltguard.kernel.windows import aggregate_plans, pair_plan, penalise_unsupported_numbers, unique_pairs
 
         sc = self.scorer
         plans = {m: [pair_plan(p, h, sc.count_tokens, sc.max_length, m) for p, h in items] for m in modes}
         self.score_pairs(unique_pairs([plan for ps in plans.values() for plan in ps]))
-        counts = unsupported_number_counts(items) if number_penalty else []
-        return {m: apply_number_penalty(aggregate_plans(ps, self.probs), counts, number_penalty)
+        return {m: penalise_unsupported_numbers(aggregate_plans(ps, self.probs), items, number_penalty)
                 for m, ps in plans.items()}
 
 
