@@ -134,6 +134,10 @@ def penalise_unsupported_numbers(supports: Sequence[float], items: Sequence[Pair
     minimal edits (+1 with held-out thresholds) but costs claims more (-1 to -2.8: claims name
     things their evidence leaves out), even when kept to hypotheses whose other words the
     premise mostly covers; a tie at best over the four kinds, so names carry no penalty.
+    Nor does a learned mix do better: a logistic regression over the model's logit, this count,
+    unstated names, word coverage and the window count, fitted (task-balanced) with its
+    threshold on one half of the dev documents, scored 74.71 over the four kinds on the other
+    half, against 75.12 for this one penalty and threshold.
     """
     if not penalty:
         return list(supports)
