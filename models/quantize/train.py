@@ -149,8 +149,8 @@ DEFAULTS: dict[str, Any] = {
     # summaries near chance (AUC 0.568; one-sentence ones 0.715). Held-out halves as above, seed-
     # paired against the plain recipe: seed 13 73.90 / 63.60 / 59.2 (-1.22 / +0.88 / -6.7), seed 14
     # 74.49 / 62.81 / 62.1 (+1.04 / +2.38 / +0.9), seed 15 73.19 / 59.82 / 61.9 (-0.73 / -2.10 /
-    # +0.9); SummEdits AUC +0.041, +0.044, -0.056. Mean -0.30 / +0.39: no gain. Two seeds had
-    # pointed the other way, so a recipe needs three or more seeds here.
+    # +0.9); SummEdits AUC +0.041, +0.044, -0.056. Mean -0.30 / +0.39: no gain. The first two
+    # seeds agreed on a SummEdits gain that the third reversed: judge a recipe on three or more.
 }
 
 
