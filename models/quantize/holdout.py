@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from haltguard.models.release import GOAL_KINDS, GRID, TASKS
+from haltguard.models.release import GOAL_KINDS, GRID, TASKS, preference
 
 __all__ = ["held_out_halves"]
 
@@ -39,16 +39,22 @@ def held_out_halves(rows: list[dict[str, Any]], candidates: dict[tuple[str, floa
     grid = np.array(GRID)
     tasks = list(TASKS)
 
-    def by_task(s: Any, thresholds: Any, rows_in: Any) -> Any:
-        """[thresholds, tasks] balanced accuracy over ``rows_in`` (a bool mask); NaN for a task with no usable pool."""
-        pred = s[None, :] >= thresholds[:, None]
-        out = np.full((len(thresholds), len(tasks)), np.nan)
-        acc: dict[int, list[Any]] = {}
+    def usable(rows_in: Any) -> list[tuple[int, Any, Any]]:
+        """(task, positives, negatives) of each pool with both classes among ``rows_in`` (a bool mask)."""
+        out = []
         for p in range(len(pools)):
             pos, neg = member[p] & rows_in & (y == 1), member[p] & rows_in & (y == 0)
             if pos.any() and neg.any():
-                b = 50 * (pred[:, pos].mean(1) + (~pred[:, neg]).mean(1))
-                acc.setdefault(tasks.index(pool_task[p]), []).append(b)
+                out.append((tasks.index(pool_task[p]), pos, neg))
+        return out
+
+    def by_task(s: Any, thresholds: Any, pools_in: list[tuple[int, Any, Any]]) -> Any:
+        """[thresholds, tasks] balanced accuracy over ``usable`` pools; NaN for a task with none."""
+        pred = s[None, :] >= thresholds[:, None]
+        out = np.full((len(thresholds), len(tasks)), np.nan)
+        acc: dict[int, list[Any]] = {}
+        for t, pos, neg in pools_in:
+            acc.setdefault(t, []).append(50 * (pred[:, pos].mean(1) + (~pred[:, neg]).mean(1)))
         for t, bs in acc.items():
             out[:, t] = np.mean(bs, axis=0)
         return out
@@ -59,14 +65,15 @@ def held_out_halves(rows: list[dict[str, Any]], candidates: dict[tuple[str, floa
         half = rng.random(len(groups)) < 0.5
         a = half[gidx]
         for choose, measure in ((a, ~a), (~a, a)):
+            chosen_on = usable(choose)
             best = None
             for k in keys:
-                macro = np.nanmean(by_task(S[k], grid, choose), axis=1)
+                macro = np.nanmean(by_task(S[k], grid, chosen_on), axis=1)
                 j = int(np.argmax(macro - 1e-9 * np.abs(grid - 0.5)))
-                rank = (round(float(macro[j]), 6), k[0] == "whole", -k[1])
+                rank = preference(round(float(macro[j]), 6), k)
                 if best is None or rank > best[0]:
                     best = (rank, k, grid[j])
-            measured.append(by_task(S[best[1]], np.array([best[2]]), measure)[0])
+            measured.append(by_task(S[best[1]], np.array([best[2]]), usable(measure))[0])
     m = np.array(measured)
     per_task = {t: round(float(np.nanmean(m[:, i])), 2) for i, t in enumerate(tasks)}
     gi = [tasks.index(t) for t in GOAL_KINDS]

@@ -129,8 +129,14 @@ def _best_thresholds(rows: list[dict[str, Any]], cands: dict[tuple[str, float], 
     return {k: _best_threshold_for_macro(rows, sc) for k, sc in cands.items()}
 
 
+def preference(macro: float, key: tuple[str, float]) -> tuple[float, bool, float]:
+    """The release's order among (mode, penalty) candidates: the best macro, then "whole", then the
+    smaller penalty (``held_out_halves`` ranks its folds' candidates by the same rule)."""
+    return macro, key[0] == "whole", -key[1]
+
+
 def _choose(best: dict[tuple[str, float], tuple[float, float]]) -> tuple[str, float, float, dict]:
-    mode, pen = max(best, key=lambda k: (best[k][0], k[0] == "whole", -k[1]))
+    mode, pen = max(best, key=lambda k: preference(best[k][0], k))
     per_mode = {m: max(((v, k[1]) for k, v in best.items() if k[0] == m), key=lambda x: (x[0][0], -x[1]))
                 for m in dict.fromkeys(k[0] for k in best)}
     return mode, pen, best[mode, pen][1], {m: {"macro_over_tasks": v[0], "threshold": v[1], "number_penalty": p}
