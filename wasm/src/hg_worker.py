@@ -15,8 +15,7 @@ from haltguard.kernel.tokenizer import WordPieceTokenizer
 from haltguard.kernel.windows import (aggregate_plans, manifest_operating_point, pair_plan,
                                       penalise_unsupported_numbers, unique_pairs)
 
-_state = {"tok": None, "max_length": 256, "threshold": 0.5, "hypothesis": "whole", "number_penalty": 0.0,
-          "streams": {}, "next": 0}
+_state = {"tok": None, **manifest_operating_point({}), "streams": {}, "next": 0}
 
 
 def setup(vocab_text, manifest_json):
@@ -26,9 +25,7 @@ def setup(vocab_text, manifest_json):
         if lines and lines[-1] == "":
             lines.pop()
         _state["tok"] = WordPieceTokenizer.from_lines(lines)
-    point = manifest_operating_point(m)
-    _state.update(max_length=point["max_length"], threshold=point["threshold"], hypothesis=point["hypothesis_mode"],
-                  number_penalty=point["number_penalty"])
+    _state.update(manifest_operating_point(m))
     return json.dumps({"threshold": _state["threshold"], "max_length": _state["max_length"]})
 
 
@@ -62,7 +59,7 @@ async def score_planned(pairs_json):
     tok = _state["tok"]
     count = lambda text: len(tok.tokenize_ids(text))  # noqa: E731
     items = [(p, h) for p, h in json.loads(pairs_json)]
-    plans = [pair_plan(p, h, count, _state["max_length"], _state["hypothesis"]) for p, h in items]
+    plans = [pair_plan(p, h, count, _state["max_length"], _state["hypothesis_mode"]) for p, h in items]
     flat = unique_pairs(plans)
     supports = aggregate_plans(plans, dict(zip(flat, await _score([list(pr) for pr in flat]))))
     return json.dumps(penalise_unsupported_numbers(supports, items, _state["number_penalty"]))
