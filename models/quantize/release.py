@@ -329,6 +329,15 @@ def _frozen(hp: dict[str, Any]) -> str:
     return "word embeddings frozen" if hp.get("freeze_word_embeddings", True) else "nothing frozen"
 
 
+def _kept(t: dict[str, Any]) -> str:
+    """Which weights of the run ship: the mean over its last steps, or its best dev checkpoint."""
+    n = int(t["steps"].get("averaged") or 0)
+    if n:
+        return (f"the weights averaged over its last {n} steps ship (`tail_average`; the "
+                f"{len(t['history']) - 1} dev checkpoints only record the run's progress)")
+    return f"the best of {len(t['history'])} dev checkpoints kept (step {t['steps']['best']})"
+
+
 def _penalty_text(m: dict[str, Any]) -> str:
     pen = m.get("number_penalty", 0.0)
     if not pen:
@@ -419,7 +428,7 @@ File hashes are in `manifest.json`.
 Fine-tuned with AdamW (lr {hp['lr']}, batch {hp['batch_size']}, max length {hp['max_length']},
 warm-up {hp['warmup']}, {_frozen(hp)}{_balance(hp)}), seed {hp['seed']}, {t['steps']['done']} of {t['steps']['planned']}
 planned steps (a fixed count, sized for this 2-core CPU; a time budget only as a safety stop) in
-{t['train_minutes']} minutes; the best of {len(t['history'])} dev checkpoints kept (step {t['steps']['best']}).
+{t['train_minutes']} minutes; {_kept(t)}.
 Reproduce everything with `haltguard train` (training, export and these reports fit in 45 minutes here).
 
 ## Dev results (balanced accuracy, %, threshold {m['threshold']})

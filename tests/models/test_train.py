@@ -110,6 +110,46 @@ def test_bf16_precision_trains_under_autocast_and_keeps_float32_weights(tmp_path
     assert all(torch.equal(w["bf16"][k], w["bf16b"][k]) for k in before)
 
 
+def test_tail_average_is_the_mean_of_the_weights_after_its_start_and_skips_frozen_ones():
+    from haltguard.models.train import TailAverage
+
+    net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 1))
+    net[0].requires_grad_(False)
+    frozen = net[0].weight.detach().clone()
+    tail = TailAverage(net, start=1)
+    tail.load_into(net)  # nothing averaged yet: untouched
+    assert torch.equal(net[0].weight, frozen)
+    for step, value in enumerate((5.0, 1.0, 2.0, 6.0), start=1):
+        with torch.no_grad():
+            net[1].weight.fill_(value)
+            net[1].bias.fill_(-value)
+        tail.update(step)
+    assert tail.n == 3
+    tail.load_into(net)
+    assert torch.allclose(net[1].weight, torch.full_like(net[1].weight, 3.0))  # mean of steps 2-4
+    assert torch.allclose(net[1].bias, torch.full_like(net[1].bias, -3.0))
+    assert torch.equal(net[0].weight, frozen)
+
+
+def test_train_with_tail_average_ships_the_mean_of_the_last_steps(tmp_path):
+    base = tmp_path / "base"
+    base.mkdir()
+    _tiny_bert(base)
+    plain = train(tmp_path / "plain", base=base, pairs=_pairs(), freeze_layers=1, tail_average=0.0, **OPTS)
+    runs = {name: train(tmp_path / name, base=base, pairs=_pairs(), freeze_layers=1, **OPTS)  # the default: 0.5
+            for name in ("tail", "tail2")}
+    m = runs["tail"]
+    assert plain["steps"]["averaged"] == 0
+    assert m["steps"]["averaged"] == 2 and m["history"][-1]["averaged_steps"] == 2  # steps 3 and 4 of 4
+    assert m["history"][:-1] == [{**h, "minutes": m["history"][i]["minutes"]} for i, h in enumerate(plain["history"])]
+    before, w_plain = _weights(base), _weights(tmp_path / "plain" / "checkpoint")
+    w_tail, w_tail2 = _weights(tmp_path / "tail" / "checkpoint"), _weights(tmp_path / "tail2" / "checkpoint")
+    trained = [k for k in before if k.startswith(("bert.encoder.layer.1.", "classifier."))]
+    assert any(not torch.equal(w_tail[k], w_plain[k]) for k in trained)
+    assert all(torch.equal(w_tail[k], before[k]) for k in before if k.startswith(("bert.embeddings.", "bert.encoder.layer.0.")))
+    assert all(torch.equal(w_tail[k], w_tail2[k]) for k in w_tail)
+
+
 def test_train_rejects_bad_options(tmp_path):
     base = tmp_path / "base"
     base.mkdir()
@@ -120,6 +160,8 @@ def test_train_rejects_bad_options(tmp_path):
         train(tmp_path / "x", base=base, pairs=_pairs(), freeze_layers=2, **OPTS)
     with pytest.raises(ValueError, match="precision must be one of"):
         train(tmp_path / "x", base=base, pairs=_pairs(), precision="fp8", **OPTS)
+    with pytest.raises(ValueError, match="tail_average must be in"):
+        train(tmp_path / "x", base=base, pairs=_pairs(), tail_average=1.0, **OPTS)
 
 
 def test_class_balance_weights_equalise_the_classes_within_each_source_family():
