@@ -98,7 +98,13 @@ def test_release_of_a_tiny_checkpoint(tmp_path):
     assert f"{100 * dx['distracted']['tpr']:.0f} % behind two unrelated news sentences" in card
     met = {t: {"fp32": 80.0, "int8": 80.0, "lexical": 60.0} for t in TASKS}
     on_disk["dev_report"]["documents"]["by_task"] = met
+    held = on_disk["dev_report"]["documents"]["held_out_halves"]
+    held["goal_kinds"], held["by_task"]["minimal-edit summaries"] = 76.0, 66.0
     assert "the goal is not met" not in model_card(on_disk) and "chosen on these very rows" in model_card(on_disk)
+    held["by_task"]["minimal-edit summaries"] = 64.3  # met on the rows that chose the threshold, not on the other half
+    card = model_card(on_disk)
+    assert "chosen on these very rows" in card and "76.0 over the four kinds and 64.3 on minimal edits: the goal is not met." in card
+    held["by_task"]["minimal-edit summaries"] = 66.0
     met["minimal-edit summaries"]["int8"] = 64.0  # the macro still clears 75, minimal edits do not
     assert "the goal is not met" in model_card(on_disk)
 
