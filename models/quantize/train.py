@@ -87,7 +87,7 @@ DEFAULTS: dict[str, Any] = {
     # everywhere, minimal edits too (60.3), four held-out kinds 74.11, dev pairs 76.90.
     "balance_classes": True,
     # share of the short-premise training pairs given 1-2 unrelated sentences from other training
-    # documents (``add_distractors``), against the shipped model's blind spot: supported dev SNLI
+    # documents (``add_distractors``), against the v11 release's blind spot: supported dev SNLI
     # pairs behind two unrelated news sentences are judged supported 53 % of the time (84 % as
     # they are; the model card's probe). Tried on v11's recipe: 0.3 lifts that to 77 % (probe
     # balanced accuracy 81.3 vs 72.3) and 0.15 to 74 % (78.7), but the dev documents lose
@@ -103,7 +103,7 @@ DEFAULTS: dict[str, Any] = {
     # time (32 x 100 tokens, 2 threads: 0.85 vs 1.6 s); on one without, bfloat16 is emulated and
     # slower than float32.
     # Runs it made affordable on such a CPU (Xeon, AMX; dev documents, int8, each at its own
-    # threshold, against v11 = the shipped model: four held-out kinds 75.12, claims 66.6,
+    # threshold, against v11 (the release before tail averaging): four held-out kinds 75.12, claims 66.6,
     # minimal edits 61.8, macro over tasks 72.66), none shipped:
     # - v16, this recipe in bf16 for 2 whole epochs (1882 steps, 27.5 training minutes): 73.76,
     #   claims 59.9 (WiCE 57.2 vs 68.6, AUC 0.61 vs 0.70), minimal edits 63.1 (SummEdits AUC
@@ -155,7 +155,7 @@ DEFAULTS: dict[str, Any] = {
     # Tried and removed (code not kept): SummEdits summaries of two or more sentences also kept
     # whole, with their own label, against their best window (+1059 training pairs). Without them
     # the only whole multi-sentence summaries in training are unsupported ones (several sentences
-    # changed), and the scorer judges summaries whole: the shipped model ranks two-sentence dev
+    # changed), and the scorer judges summaries whole: the v11 release ranks two-sentence dev
     # summaries near chance (AUC 0.568; one-sentence ones 0.715). Held-out halves as above, seed-
     # paired against the plain recipe: seed 13 73.90 / 63.60 / 59.2 (-1.22 / +0.88 / -6.7), seed 14
     # 74.49 / 62.81 / 62.1 (+1.04 / +2.38 / +0.9), seed 15 73.19 / 59.82 / 61.9 (-0.73 / -2.10 /
