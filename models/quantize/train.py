@@ -408,6 +408,13 @@ def train(out_dir: str | Path, *, base: str | Path | None = None,
     best: dict[str, Any] = {"bacc": -1.0}
     history = []
     model.train()
+
+    def dev_check(**entry: Any) -> tuple[float, float]:
+        """Score the selection dev pairs now: record ``entry`` with the result in ``history``."""
+        thr, bacc = best_threshold(predict(model, sel_enc), sel_y, prefer=0.5)
+        history.append({**entry, "select_dev_bacc": round(bacc, 4), "minutes": round((time.perf_counter() - t_start) / 60, 2)})
+        return thr, bacc
+
     bar = tqdm(batches, desc="train", unit="batch")
     step = 0
     loss_ema = None
@@ -437,23 +444,18 @@ def train(out_dir: str | Path, *, base: str | Path | None = None,
         bar.set_postfix(loss=f"{loss_ema:.3f}")
         out_of_time = time.perf_counter() > deadline
         if step in eval_at or out_of_time or step == total:
-            probs = predict(model, sel_enc)
-            thr, bacc = best_threshold(probs, sel_y, prefer=0.5)
-            history.append({"step": step, "loss": round(loss_ema, 4), "select_dev_bacc": round(bacc, 4),
-                            "minutes": round((time.perf_counter() - t_start) / 60, 2)})
+            thr, bacc = dev_check(step=step, loss=round(loss_ema, 4))
             if bacc > best["bacc"]:
-                best = {"bacc": bacc, "step": step, "threshold": thr,
-                        "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+                best = {"bacc": bacc, "step": step, "threshold": thr}
+                if tail is None or not tail.n:  # once averaging has begun, the average ships, not this state
+                    best["state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if out_of_time:
             break
     bar.close()
     if tail is not None and tail.n:
         # the average is the model; the dev checkpoints above only record the run's progress
         tail.load_into(model)
-        probs = predict(model, sel_enc)
-        thr, bacc = best_threshold(probs, sel_y, prefer=0.5)
-        history.append({"step": step, "averaged_steps": tail.n, "select_dev_bacc": round(bacc, 4),
-                        "minutes": round((time.perf_counter() - t_start) / 60, 2)})
+        thr, bacc = dev_check(step=step, averaged_steps=tail.n)
         best = {"bacc": bacc, "step": step, "threshold": thr}
     else:
         model.load_state_dict(best["state"])
