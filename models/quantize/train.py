@@ -177,7 +177,7 @@ DEFAULTS: dict[str, Any] = {
     # Tried on this recipe (tail average 0.5) and removed (code not kept), held-out halves as
     # above (four kinds / minimal edits / claims / five tasks), each seed-paired against the same
     # seed of this recipe (seed 13: 75.50 / 64.27 / 65.60 / 73.39, seed 14: 73.75 / 60.49 /
-    # 61.49 / 71.12); these runs trained on one thread, the shipped ones on two:
+    # 61.49 / 71.12; trained on two threads). The first two ran on one thread each:
     # - label smoothing 0.1 in the weighted cross-entropy, seed 13: 75.02 / 63.11 / 65.03 / 72.59
     #   (-0.48 / -1.16 / -0.57 / -0.79).
     # - a "word" edit among the synthetic unsupported kinds (weight 0.2 beside the others; 1671
@@ -188,8 +188,8 @@ DEFAULTS: dict[str, Any] = {
     #   70.48 (-2.43 / -4.19 / -5.76 / -2.90); seed 14: 72.90 / 59.78 / 60.99 / 70.27 (-0.85 /
     #   -0.71 / -0.50 / -0.85). It loses minimal edits too: learning such swaps from windows of
     #   the same documents does not carry over to SummEdits' edits.
-    # - hidden and attention dropout 0.2 instead of 0.1 in the trained layers (two threads, as
-    #   shipped), seed 13: 74.24 / 63.54 / 61.84 / 70.71 (-1.26 / -0.73 / -3.76 / -2.68).
+    # - hidden and attention dropout 0.2 instead of 0.1 in the trained layers (two threads),
+    #   seed 13: 74.24 / 63.54 / 61.84 / 70.71 (-1.26 / -0.73 / -3.76 / -2.68).
 }
 
 
