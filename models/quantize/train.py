@@ -190,6 +190,29 @@ DEFAULTS: dict[str, Any] = {
     #   the same documents does not carry over to SummEdits' edits.
     # - hidden and attention dropout 0.2 instead of 0.1 in the trained layers (two threads),
     #   seed 13: 74.24 / 63.54 / 61.84 / 70.71 (-1.26 / -0.73 / -3.76 / -2.68).
+    # - layer-wise lr decay 0.8 (each trained layer at 0.8 of the lr of the one above; the pooler
+    #   and head at the full lr; one thread), seed 13: 73.56 / 61.58 / 63.03 / 70.68 (-1.94 /
+    #   -2.69 / -2.57 / -2.71).
+    # - L2-SP: the trained encoder weights pulled toward their pretrained values each step by
+    #   lr * 100 * (w - w0), decoupled as AdamW's decay (one thread), seed 13: 72.56 / 59.90 /
+    #   63.14 / 69.14 (-2.94 / -4.37 / -2.46 / -4.25); training loss 0.53 vs 0.48 at step 748.
+    # - linear probing before fine-tuning (LP-FT: the head fitted first on 6000 pairs' pooled
+    #   [CLS] features of the frozen encoder): stopped early, the probe fits the weighted loss
+    #   barely better than chance (first batches 0.688, chance 0.693), so its head is little
+    #   different from a random one. The sentence encoder's [CLS] does not hold the relation.
+    # - WiSE-FT after training: the encoder set to w0 + a (w - w0) (pooler and head as trained),
+    #   measured post hoc on the same checkpoints (fp32 PyTorch scores; a = 1 is the checkpoint
+    #   itself), a = 0.85 against a = 1: seed 13 (one thread) -0.10 / -0.73 / +0.24 / -0.09, seed
+    #   14 (one thread) +0.54 / +0.13 / +1.96 / +0.71, the layer-decay run above +0.63 / +2.43 /
+    #   +0.70 / +1.07; a = 0.75: seed 13 -0.71 / -0.53 / -1.15 / -0.90, seed 14 +0.64 / +1.81 /
+    #   +1.70 / +0.92. Mean at 0.85 +0.36 / +0.61, but the seed that ships loses: not kept
+    #   (code not kept).
+    # Run-to-run noise is as large as these effects. Seed 13 trained on one thread reproduces
+    # the two-thread release (the same dev history to four decimals; held-out halves 75.46 /
+    # 64.53 / 65.44 / 73.38 in fp32 against 75.50 / 64.27 / 65.60 / 73.39 int8), but seed 14 on
+    # one thread gives 76.19 / 60.54 / 67.80 / 73.26 against 73.75 / 60.49 / 61.49 / 71.12 on
+    # two: the reduction order alone moves claims by 6 points (WiCE has 123 dev rows). A
+    # single-seed difference under ~2.5 points on the four kinds is not evidence.
 }
 
 
