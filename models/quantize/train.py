@@ -205,8 +205,8 @@ DEFAULTS: dict[str, Any] = {
     #   itself), a = 0.85 against a = 1: seed 13 (one thread) -0.10 / -0.73 / +0.24 / -0.09, seed
     #   14 (one thread) +0.54 / +0.13 / +1.96 / +0.71, the layer-decay run above +0.63 / +2.43 /
     #   +0.70 / +1.07; a = 0.75: seed 13 -0.71 / -0.53 / -1.15 / -0.90, seed 14 +0.64 / +1.81 /
-    #   +1.70 / +0.92. Mean at 0.85 +0.36 / +0.61, but the seed that ships loses: not kept
-    #   (code not kept).
+    #   +1.70 / +0.92. Mean at 0.85 +0.36 / +0.61, but the seed that ships loses; code not
+    #   kept.
     # Run-to-run noise is as large as these effects. Seed 13 trained on one thread reproduces
     # the two-thread release (the same dev history to four decimals; held-out halves 75.46 /
     # 64.53 / 65.44 / 73.38 in fp32 against 75.50 / 64.27 / 65.60 / 73.39 int8), but seed 14 on
