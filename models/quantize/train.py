@@ -221,6 +221,14 @@ DEFAULTS: dict[str, Any] = {
     # 56.59 / 66.24 / 69.84 (-1.63 / -3.95 / -1.56 / -3.42); summary sentences fall to ~52 from
     # ~65. Selection dev pairs rise (0.800 and 0.816 vs 0.794 for seed 13): the dev pairs again
     # disagree with the documents. The slow head seems to act as a regulariser here.
+    # Also tried and removed: a mean-pooling head (the pooler's dense + tanh and the classifier
+    # over the mask-weighted mean of the top layer's token states instead of [CLS]; the encoder
+    # was pretrained for mean-pooled sentence embeddings, and its pooled [CLS] barely holds the
+    # relation, see LP-FT above). One thread each, against the one-thread runs above (fp32):
+    # seed 13 73.79 / 62.16 / 61.69 / 71.21 (-1.67 / -2.37 / -3.75 / -2.17), seed 14 75.45 /
+    # 60.17 / 65.37 / 72.91 (-0.74 / -0.37 / -2.43 / -0.35); SummEdits AUC 0.632 and 0.638.
+    # Selection dev pairs 0.797 and 0.808. [CLS] stays, and with it the stock BERT classifier
+    # that optimum exports and every runtime loads without custom code.
 }
 
 
