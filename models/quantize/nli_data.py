@@ -194,13 +194,12 @@ _PHRASE = re.compile(r"\b(?:in|on|at|for|with|after|before|during|by) (?:the )?(
 
 
 def _edit(kind: str, s: str, doc: str, rng: random.Random, names: list[str],
-          all_sents: list[tuple[str, str]], g: str, novel_names: float = 0.0) -> tuple[str, int] | None:
+          all_sents: list[tuple[str, str]], g: str) -> tuple[str, int] | None:
     """One edit of sentence ``s``; None when this kind does not apply to it.
 
     The unsupported kinds mirror what minimal-edit benchmarks do to summaries (entity
     modification, antonym swap, negation inserted or removed, an inserted fact), plus
-    numbers/dates and a sentence from another document. ``novel_names``: the share of entity
-    edits that bring in a name from another document instead of one of this document's own.
+    numbers/dates and a sentence from another document.
     """
     if kind == "copy":
         return s, 1
@@ -228,9 +227,6 @@ def _edit(kind: str, s: str, doc: str, rng: random.Random, names: list[str],
         # prefer another name from the same document: same words, wrong fact
         local = sorted({x.group() for x in _CAP.finditer(doc)} - {m.group()})
         pool = [x for x in local if x not in m.group() and m.group() not in x] or [x for x in names if x not in doc]
-        if novel_names and rng.random() < novel_names:
-            # a name the document never mentions, as most of SummEdits' entity edits bring in
-            pool = [x for x in rng.sample(names, min(200, len(names))) if x not in doc] or pool
         if not pool:
             return None
         return s[:m.start()] + rng.choice(pool) + s[m.end():], 0
@@ -270,7 +266,7 @@ _UNSUPPORTED_WEIGHTS = (0.25, 0.15, 0.15, 0.15, 0.12, 0.06, 0.12)
 
 
 def _synthetic(docs: list[tuple[str, str]], rng: random.Random, win: _Windows,
-               per_doc: int = 4, novel_names: float = 0.0) -> Iterator[dict[str, Any]]:
+               per_doc: int = 4) -> Iterator[dict[str, Any]]:
     """Contrastive edits of real sentences: each picked sentence yields a supported pair (the
     sentence or a dropped clause) and an unsupported edit of it, against the same window, so
     the only thing separating the labels is the edit itself."""
@@ -283,7 +279,7 @@ def _synthetic(docs: list[tuple[str, str]], rng: random.Random, win: _Windows,
             first = rng.choices(UNSUPPORTED_KINDS, _UNSUPPORTED_WEIGHTS)[0]
             # another document's sentence is the easy negative: only when drawn, never a fallback
             kinds = [first] + [k for k in rng.sample(UNSUPPORTED_KINDS, len(UNSUPPORTED_KINDS)) if k not in (first, "other_doc")]
-            neg = next(((k, out) for k in kinds if (out := _edit(k, s, doc, rng, names, all_sents, g, novel_names)) and out[0] != s), None)
+            neg = next(((k, out) for k in kinds if (out := _edit(k, s, doc, rng, names, all_sents, g)) and out[0] != s), None)
             if neg is None:
                 continue
             window = win.holding(doc, s)
@@ -294,9 +290,8 @@ def _synthetic(docs: list[tuple[str, str]], rng: random.Random, win: _Windows,
 
 
 def build_pairs(seed: int = 13, max_length: int = 160, nei_keep: float = 0.35, synthetic_docs: int = 2500,
-                count_tokens: Callable[[str], int] | None = None, novel_names: float = 0.0) -> list[dict[str, Any]]:
-    """All training and dev pairs, long premises cut to the windows the scorer uses at ``max_length``
-    (``novel_names``: see ``_edit``; the training recipe sets it)."""
+                count_tokens: Callable[[str], int] | None = None) -> list[dict[str, Any]]:
+    """All training and dev pairs, long premises cut to the windows the scorer uses at ``max_length``."""
     rng = random.Random(seed)
     win = _Windows(count_tokens or default_token_counter(), max_length)
     rows = []
@@ -323,7 +318,7 @@ def build_pairs(seed: int = 13, max_length: int = 160, nei_keep: float = 0.35, s
     rng.shuffle(doc_items)
     # every multi-sentence document first, then short knowledge snippets up to the budget
     doc_items.sort(key=lambda kv: len(split_sentences(kv[1])) < 4)
-    rows += list(_synthetic(doc_items[:synthetic_docs], rng, win, novel_names=novel_names))
+    rows += list(_synthetic(doc_items[:synthetic_docs], rng, win))
     return rows
 
 

@@ -341,13 +341,6 @@ def _kept(t: dict[str, Any]) -> str:
     return f"the best of {len(t['history'])} dev checkpoints kept (step {t['steps']['best']})"
 
 
-def _names_text(hp: dict[str, Any]) -> str:
-    share = hp.get("novel_names", 0.0)
-    if not share:
-        return "another name from the same document"
-    return f"another name from the same document or, in {share:.0%} of them, one it never mentions"
-
-
 def _penalty_text(m: dict[str, Any]) -> str:
     pen = m.get("number_penalty", 0.0)
     if not pen:
@@ -436,7 +429,7 @@ exactly one sentence marks that sentence unsupported and the others supported). 
 are cut to the same windows the scorer uses at inference and the one that overlaps the
 hypothesis most is kept. Synthetic pairs from the same documents are contrastive: every
 picked sentence gives a supported pair (itself or a dropped clause) and an unsupported edit of
-it against the same window ({_names_text(hp)}, a changed number or date, a
+it against the same window (another name from the same document, a changed number or date, a
 negation added or removed, an antonym, an inserted phrase, rarely a sentence from another
 document). The dev split holds out whole claims/documents, synthetic edits included
 ({sum(v['n'] for v in t['dev_pairs'].values())} pairs); train has {sum(v['n'] for v in t['train_pairs'].values())} pairs.
