@@ -258,7 +258,8 @@ DEFAULTS: dict[str, Any] = {
     # the shipped model) and keep Climate-FEVER's (0.66-0.68 vs 0.67), but WiCE's falls (0.60-0.68 vs
     # 0.72; 123 dev rows). The pooled AUC gain is mostly between SummEdits' domains: the mean over
     # domains of balanced accuracy at SummEdits' own best threshold moves only from 64.6 to
-    # 64.7-66.5, and at 0.53 it falls (61.1-63.8 vs 64.4). (These AUCs compare with the shipped
+    # 64.7-67.3, and at 0.53 from 64.4 to 61.1-67.1 (lower in five of the six runs). (These
+    # figures compare with the shipped
     # int8 model, all dev documents; the one-thread baselines' scores were not kept.) A weighted
     # fallback order among the edit kinds (a kind that does not apply to a sentence gives way to
     # the others by their weights instead of at random) was built to curb the negations' share
