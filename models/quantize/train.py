@@ -259,8 +259,8 @@ DEFAULTS: dict[str, Any] = {
     # 0.72; 123 dev rows). The pooled AUC gain is mostly between SummEdits' domains: the mean over
     # domains of balanced accuracy at SummEdits' own best threshold moves only from 64.6 to
     # 64.7-67.3, and at 0.53 from 64.4 to 61.1-67.1 (lower in five of the six runs). (These
-    # figures compare with the shipped
-    # int8 model, all dev documents; the one-thread baselines' scores were not kept.) A weighted
+    # figures compare with the shipped int8 model on all dev documents; the one-thread
+    # baselines' scores were not kept.) A weighted
     # fallback order among the edit kinds (a kind that does not apply to a sentence gives way to
     # the others by their weights instead of at random) was built to curb the negations' share
     # (1418 of the 4358 synthetic unsupported pairs against a weight of 0.15) and left untrained:
