@@ -260,11 +260,11 @@ DEFAULTS: dict[str, Any] = {
     # domains of balanced accuracy at SummEdits' own best threshold moves only from 64.6 to
     # 64.7-67.3, and at 0.53 from 64.4 to 61.1-67.1 (lower in five of the six runs). (These
     # figures compare with the shipped int8 model on all dev documents; the one-thread
-    # baselines' scores were not kept.) A weighted
-    # fallback order among the edit kinds (a kind that does not apply to a sentence gives way to
-    # the others by their weights instead of at random) was built to curb the negations' share
-    # (1418 of the 4358 synthetic unsupported pairs against a weight of 0.15) and left untrained:
-    # it keeps 1374 of 4333, because negation is the kind that applies to almost every sentence.
+    # baselines' scores were not kept.)
+    # A weighted fallback order among the edit kinds (a kind that does not apply to a sentence
+    # gives way to the others by their weights instead of at random) was built to curb the
+    # negations' share (1418 of the 4358 synthetic unsupported pairs against a weight of 0.15)
+    # and left untrained: it keeps 1374 of 4333, because negation applies to almost every sentence.
 }
 
 
