@@ -265,6 +265,19 @@ DEFAULTS: dict[str, Any] = {
     # gives way to the others by their weights instead of at random) was built to curb the
     # negations' share (1418 of the 4358 synthetic unsupported pairs against a weight of 0.15)
     # and left untrained: it keeps 1374 of 4333, because negation applies to almost every sentence.
+    # Tried and removed (code not kept): a token-level loss beside the pair loss, a linear layer
+    # over the top layer's hypothesis tokens (training only, the stock classifier ships) taught
+    # which words are unsupported: 1 on the words a word-level diff finds changed against the
+    # text the pair was edited from (synthetic negatives; SummEdits' unsupported sentences against
+    # the best-matching sentence of the original summary; 6897 pairs), 0 on the other words and on
+    # supported synthetic/SummEdits pairs. Aimed at minimal edits, where the pair label does not say
+    # which of twenty words broke support. One thread each on an AVX-512 EPYC, where the plain
+    # recipe's seed 13 gives 75.10 / 64.04 / 65.05 / 73.18 (Xeon: 75.46 / 64.53 / 65.44 / 73.38).
+    # Weight 0.5: seed 13 74.08 / 62.76 / 61.44 / 71.96 (-1.02 / -1.28 / -3.61 / -1.22), seed 14
+    # 72.39 / 60.06 / 57.38 / 69.76 against its Xeon baseline (-3.80 / -0.48 / -10.42 / -3.50);
+    # weight 0.1, seed 13: 72.70 / 60.53 / 58.86 / 70.09 (-2.40 / -3.51 / -6.19 / -3.09). SummEdits
+    # AUC rises in all three (0.640-0.652 vs 0.628), but as with the runs above, the gain does not
+    # reach balanced accuracy at one threshold, and claims vs evidence loses every time.
 }
 
 
