@@ -276,7 +276,7 @@ DEFAULTS: dict[str, Any] = {
     # Weight 0.5: seed 13 74.08 / 62.76 / 61.44 / 71.96 (-1.02 / -1.28 / -3.61 / -1.22), seed 14
     # 72.39 / 60.06 / 57.38 / 69.76 against its Xeon baseline (-3.80 / -0.48 / -10.42 / -3.50);
     # weight 0.1, seed 13: 72.70 / 60.53 / 58.86 / 70.09 (-2.40 / -3.51 / -6.19 / -3.09). SummEdits
-    # AUC rises in all three (0.640-0.652 vs 0.628), but as with the runs above, the gain does not
+    # AUC rises in all three (0.640-0.652; seed 13 plain 0.628), but as in the runs above it does not
     # reach balanced accuracy at one threshold, and claims vs evidence loses every time.
 }
 
