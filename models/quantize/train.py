@@ -272,12 +272,15 @@ DEFAULTS: dict[str, Any] = {
     # the best-matching sentence of the original summary; 6897 pairs), 0 on the other words and on
     # supported synthetic/SummEdits pairs. Aimed at minimal edits, where the pair label does not say
     # which of twenty words broke support. One thread each on an AVX-512 EPYC, where the plain
-    # recipe's seed 13 gives 75.10 / 64.04 / 65.05 / 73.18 (Xeon: 75.46 / 64.53 / 65.44 / 73.38).
-    # Weight 0.5: seed 13 74.08 / 62.76 / 61.44 / 71.96 (-1.02 / -1.28 / -3.61 / -1.22), seed 14
-    # 72.39 / 60.06 / 57.38 / 69.76 against its Xeon baseline (-3.80 / -0.48 / -10.42 / -3.50);
-    # weight 0.1, seed 13: 72.70 / 60.53 / 58.86 / 70.09 (-2.40 / -3.51 / -6.19 / -3.09). SummEdits
-    # AUC rises in all three (0.640-0.652; seed 13 plain 0.628), but as in the runs above it does not
-    # reach balanced accuracy at one threshold, and claims vs evidence loses every time.
+    # recipe gives seed 13 75.10 / 64.04 / 65.05 / 73.18 (Xeon: 75.46 / 64.53 / 65.44 / 73.38) and
+    # seed 14 73.35 / 59.52 / 61.24 / 70.66 (Xeon: 76.19 / 60.54 / 67.80 / 73.26: seed 14 is as
+    # sensitive to the CPU as to the thread count). Weight 0.5: seed 13 74.08 / 62.76 / 61.44 /
+    # 71.96 (-1.02 / -1.28 / -3.61 / -1.22), seed 14 72.39 / 60.06 / 57.38 / 69.76 (-0.96 / +0.54 /
+    # -3.86 / -0.90), seed 15 73.52 / 59.48 / 61.42 / 71.74 against its Xeon baseline (-2.57 /
+    # -3.61 / -4.57 / -2.17); weight 0.1, seed 13: 72.70 / 60.53 / 58.86 / 70.09 (-2.40 / -3.51 /
+    # -6.19 / -3.09). SummEdits AUC rises where a same-CPU baseline exists (seed 13 0.649 and 0.652
+    # vs 0.628, seed 14 0.640 vs 0.610), but as in the runs above it does not reach balanced
+    # accuracy at one threshold, and claims vs evidence loses on every seed.
 }
 
 
