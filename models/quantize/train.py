@@ -271,7 +271,8 @@ DEFAULTS: dict[str, Any] = {
     # text the pair was edited from (synthetic negatives; SummEdits' unsupported sentences against
     # the best-matching sentence of the original summary; 6897 pairs), 0 on the other words and on
     # supported synthetic/SummEdits pairs. Aimed at minimal edits, where the pair label does not say
-    # which of twenty words broke support. One thread each on an AVX-512 EPYC, where the plain
+    # which of twenty words broke support. Held-out halves as above (fp32; four kinds / minimal
+    # edits / claims / five tasks), one thread each on an AVX-512 EPYC, where the plain
     # recipe gives seed 13 75.10 / 64.04 / 65.05 / 73.18 (Xeon: 75.46 / 64.53 / 65.44 / 73.38) and
     # seed 14 73.35 / 59.52 / 61.24 / 70.66 (Xeon: 76.19 / 60.54 / 67.80 / 73.26: seed 14 is as
     # sensitive to the CPU as to the thread count). Weight 0.5: seed 13 74.08 / 62.76 / 61.44 /
