@@ -102,29 +102,8 @@ DEFAULTS: dict[str, Any] = {
     # float32). On a CPU with AMX or AVX512-BF16 a step of the full model takes about half the
     # time (32 x 100 tokens, 2 threads: 0.85 vs 1.6 s); on one without, bfloat16 is emulated and
     # slower than float32.
-    # Runs it made affordable on such a CPU (Xeon, AMX; dev documents, int8, each at its own
-    # threshold, against v11 (the release before tail averaging): four held-out kinds 75.12, claims 66.6,
-    # minimal edits 61.8, macro over tasks 72.66), none shipped:
-    # - v16, this recipe in bf16 for 2 whole epochs (1882 steps, 27.5 training minutes): 73.76,
-    #   claims 59.9 (WiCE 57.2 vs 68.6, AUC 0.61 vs 0.70), minimal edits 63.1 (SummEdits AUC
-    #   0.674 vs 0.627), macro 71.86; paired bootstrap: four kinds better in 6 % of resamples.
-    # - v17, nothing frozen (freeze_layers 0), bf16, 1100 steps (19.8 min): dev pairs AUC 0.868
-    #   (best yet) and distractor probe TPR 0.76 vs 0.53, but dev documents 72.20, claims 58.8,
-    #   minimal edits 55.8; the release picked "sentences" at 0.625.
-    # - v18, this recipe (fp32) plus, for every unsupported WiCE/QAGS/SummEdits training pair,
-    #   two of its premise's other windows as more unsupported pairs (+4.2k, steps scaled to
-    #   1255; code not kept): the max over windows of unsupported SummEdits summaries fell from
-    #   0.56 to 0.39 as meant, but supported WiCE claims fell too (0.53 to 0.29): 74.19, claims
-    #   59.3 (WiCE AUC 0.62), minimal edits 63.4, QAGS 65.7 vs 62.8; four kinds better in 26 %.
-    # All three lose WiCE (123 dev rows, 39 supported), and v11 is lucky there: the shipped
-    # recipe with training seed 14 (same pairs and split) gives four kinds 74.07, claims 61.8
-    # (WiCE 61.2 vs 68.6), minimal edits 62.4, macro 71.61. Seed noise is ~1 point on the four
-    # kinds, so none of these single-seed differences is evidence either way.
-    # v19 (fp32, this recipe): the 242 supported SummEdits/QAGS sentence pairs whose sentence
-    # states a number their one window lacks (support spread over windows) dropped from training,
-    # against the model's blindness to changed figures; scored with the number penalty its own
-    # release chose (0.5) against v11 re-released with it (1.0): four kinds 74.74 vs 75.81,
-    # minimal edits 60.95 vs 63.97, claims 64.81 vs 67.37. Not kept.
+    # Runs it made affordable (two whole epochs, nothing frozen, more windows per document):
+    # none shipped, see docs/nli-training-trials.md.
     "precision": "fp32",
     # share of the planned steps, counted back from the last, whose weights are averaged into the
     # model that ships (``TailAverage``); 0 keeps the best dev checkpoint instead (the last one in
@@ -149,139 +128,10 @@ DEFAULTS: dict[str, Any] = {
     # selection dev 0.8036, but held-out halves 73.63 / 59.94 / 71.47 (-1.87 / -4.33 / -1.91;
     # claims 61.86 vs 65.60). More passes still lose on the dev documents.
     "tail_average": 0.5,
-    # Tried and removed (commit fc4c078, ``hypothesis_edits=0.6``): an unsupported twin for 60 % of
-    # the real supported pairs but SNLI, one fact of the hypothesis edited (entity, number,
-    # antonym, negation, inserted phrase), aimed at SummEdits, where v11 catches 35 % of edited
-    # summaries. No gain: SummEdits AUC 0.630 vs 0.627, minimal edits <= 60.3 at any threshold,
-    # claims 64.5 vs 66.6, the four held-out kinds 74.1 vs 75.1, 35.3 training minutes.
-    # Seed spread of this recipe (same pairs and split, int8 dev documents, number penalty and
-    # threshold chosen on one half of the dev groups and measured on the other, 50 halvings):
-    # four kinds / minimal edits / claims 75.12 / 62.72 / 65.9 with seed 13 (shipped), 73.45 /
-    # 60.43 / 61.2 with seed 14, 73.91 / 61.91 / 61.1 with seed 15 (27.4 training minutes here).
-    # Tried and removed (code not kept): a pairwise ranking loss next to the pointwise one,
-    # weight 0.5, log(1 + exp(m_neg - m_pos)) over the supported/unsupported pairs of a batch that
-    # share a premise window and group (synthetic twins, SNLI's hypotheses of one premise, BEGIN's
-    # responses to one snippet: 61 % of the training pairs; batches built to keep them together),
-    # aimed at minimal edits. Held-out halves as above: seed 13 73.21 / 61.68 / 59.6 (WiCE AUC
-    # 0.621 vs 0.699), seed 14 74.15 / 61.56 / 62.7; the mean of the two, 73.68 / 61.62, against
-    # 74.29 / 61.58 for the plain recipe's same seeds: no gain on minimal edits, a loss on claims.
-    # Tried and removed (code not kept): SummEdits summaries of two or more sentences also kept
-    # whole, with their own label, against their best window (+1059 training pairs). Without them
-    # the only whole multi-sentence summaries in training are unsupported ones (several sentences
-    # changed), and the scorer judges summaries whole: the v11 release ranks two-sentence dev
-    # summaries near chance (AUC 0.568; one-sentence ones 0.715). Held-out halves as above, seed-
-    # paired against the plain recipe: seed 13 73.90 / 63.60 / 59.2 (-1.22 / +0.88 / -6.7), seed 14
-    # 74.49 / 62.81 / 62.1 (+1.04 / +2.38 / +0.9), seed 15 73.19 / 59.82 / 61.9 (-0.73 / -2.10 /
-    # +0.9); SummEdits AUC +0.041, +0.044, -0.056. Mean -0.30 / +0.39: no gain. The first two
-    # seeds agreed on a SummEdits gain that the third reversed: judge a recipe on three or more.
-    # Tried on this recipe (tail average 0.5) and removed (code not kept), held-out halves as
-    # above (four kinds / minimal edits / claims / five tasks), each seed-paired against the same
-    # seed of this recipe (seed 13: 75.50 / 64.27 / 65.60 / 73.39, seed 14: 73.75 / 60.49 /
-    # 61.49 / 71.12; trained on two threads). The first two ran on one thread each:
-    # - label smoothing 0.1 in the weighted cross-entropy, seed 13: 75.02 / 63.11 / 65.03 / 72.59
-    #   (-0.48 / -1.16 / -0.57 / -0.79).
-    # - a "word" edit among the synthetic unsupported kinds (weight 0.2 beside the others; 1671
-    #   pairs): one lower-case content word of the sentence swapped for another content word of
-    #   the same document with the same ending (-ing/-ed/-ly/-s), aimed at the word swaps that
-    #   make up 232 of the 341 unsupported dev SummEdits summaries (53 % of them judged supported
-    #   by the shipped model, against 13 % of changed numbers). Seed 13: 73.07 / 60.08 / 59.84 /
-    #   70.48 (-2.43 / -4.19 / -5.76 / -2.90); seed 14: 72.90 / 59.78 / 60.99 / 70.27 (-0.85 /
-    #   -0.71 / -0.50 / -0.85). It loses minimal edits too: learning such swaps from windows of
-    #   the same documents does not carry over to SummEdits' edits.
-    # - hidden and attention dropout 0.2 instead of 0.1 in the trained layers (two threads),
-    #   seed 13: 74.24 / 63.54 / 61.84 / 70.71 (-1.26 / -0.73 / -3.76 / -2.68).
-    # - layer-wise lr decay 0.8 (each trained layer at 0.8 of the lr of the one above; the pooler
-    #   and head at the full lr; one thread), seed 13: 73.56 / 61.58 / 63.03 / 70.68 (-1.94 /
-    #   -2.69 / -2.57 / -2.71).
-    # - L2-SP: the trained encoder weights pulled toward their pretrained values each step by
-    #   lr * 100 * (w - w0), decoupled as AdamW's decay (one thread), seed 13: 72.56 / 59.90 /
-    #   63.14 / 69.14 (-2.94 / -4.37 / -2.46 / -4.25); training loss 0.53 vs 0.48 at step 748.
-    # - linear probing before fine-tuning (LP-FT: the head fitted first on 6000 pairs' pooled
-    #   [CLS] features of the frozen encoder): stopped early, the probe fits the weighted loss
-    #   barely better than chance (first batches 0.688, chance 0.693), so its head is little
-    #   different from a random one. The sentence encoder's [CLS] does not hold the relation.
-    # - WiSE-FT after training: the encoder set to w0 + a (w - w0) (pooler and head as trained),
-    #   measured post hoc on the same checkpoints (fp32 PyTorch scores; a = 1 is the checkpoint
-    #   itself), a = 0.85 against a = 1: seed 13 (one thread) -0.10 / -0.73 / +0.24 / -0.09, seed
-    #   14 (one thread) +0.54 / +0.13 / +1.96 / +0.71, the layer-decay run above +0.63 / +2.43 /
-    #   +0.70 / +1.07; a = 0.75: seed 13 -0.71 / -0.53 / -1.15 / -0.90, seed 14 +0.64 / +1.81 /
-    #   +1.70 / +0.92. Mean at 0.85 +0.36 / +0.61, but the seed that ships loses; code not
-    #   kept.
-    # Run-to-run noise is as large as these effects. Seed 13 trained on one thread reproduces
-    # the two-thread release (the same dev history to four decimals; held-out halves 75.46 /
-    # 64.53 / 65.44 / 73.38 in fp32 against 75.50 / 64.27 / 65.60 / 73.39 int8), but seed 14 on
-    # one thread gives 76.19 / 60.54 / 67.80 / 73.26 against 73.75 / 60.49 / 61.49 / 71.12 on
-    # two: the reduction order alone moves claims by 6 points (WiCE has 123 dev rows). A
-    # single-seed difference under ~2.5 points on the four kinds is not evidence.
-    # Also tried and removed: the pooler and the classifier head at 20x the lr (1.6e-3). The head barely
-    # moves at the shared lr (the shipped classifier's mean |w| is 0.0168, a N(0, 0.02) init's
-    # is 0.016, and the pretrained pooler's output has norm ~1.2 against [CLS]'s ~7), so a faster
-    # head looked like a cheap fix. One thread each, against the one-thread runs above (fp32):
-    # seed 13 73.20 / 57.49 / 65.03 / 69.11 (-2.26 / -7.04 / -0.41 / -4.27), seed 14 74.56 /
-    # 56.59 / 66.24 / 69.84 (-1.63 / -3.95 / -1.56 / -3.42); summary sentences fall to ~52 from
-    # ~65. Selection dev pairs rise (0.800 and 0.816 vs 0.794 for seed 13): the dev pairs again
-    # disagree with the documents. The slow head seems to act as a regulariser here.
-    # Also tried and removed: a mean-pooling head (the pooler's dense + tanh and the classifier
-    # over the mask-weighted mean of the top layer's token states instead of [CLS]; the encoder
-    # was pretrained for mean-pooled sentence embeddings, and its pooled [CLS] barely holds the
-    # relation, see LP-FT above). One thread each, against the one-thread runs above (fp32):
-    # seed 13 73.79 / 62.16 / 61.69 / 71.21 (-1.67 / -2.37 / -3.75 / -2.17), seed 14 75.45 /
-    # 60.17 / 65.37 / 72.91 (-0.74 / -0.37 / -2.43 / -0.35); SummEdits AUC 0.632 and 0.638.
-    # Selection dev pairs 0.797 and 0.808. [CLS] stays, and with it the stock BERT classifier
-    # that optimum exports and every runtime loads without custom code.
-    # Also tried and removed (commit d57d7e9 and its revert): half of the synthetic entity edits
-    # bring in a name the document never mentions (drawn from the other synthetic documents)
-    # instead of another of its own names. About 77 % of the new words in SummEdits' dev entity
-    # edits are absent from the document, and the shipped model judges 43 % of those edits
-    # supported. One thread each, seed-paired against the plain recipe (fp32, held-out halves):
-    # seed 13 75.61 / 64.44 / 66.16 / 72.53 (+0.15 / -0.09 / +0.72 / -0.85), seed 14 77.11 /
-    # 63.33 / 69.12 / 74.17 (+0.92 / +2.79 / +1.32 / +0.91), seed 15 76.99 / 63.66 / 68.09 /
-    # 73.83 against its own plain one-thread run 76.09 / 63.09 / 65.99 / 73.91 (+0.90 / +0.57 /
-    # +2.10 / -0.08); mean +0.66 / +1.09 / +1.38 / -0.01. The four kinds gain on every seed,
-    # but summary sentences (QAGS) lose (seed 15 61.21 vs 65.21), so all five tasks stay flat.
-    # The full release with it (`haltguard train`, seed 13, two threads, 23.8 minutes on the
-    # Xeon) scored 75.27 / 64.19 / 65.24 / 72.34 held-out (int8), against 75.50 / 64.27 / 65.60 /
-    # 73.39 for the shipped model, summary sentences 60.64 vs 64.93: a trade rather than a gain
-    # for the model that would ship, so the shipped model and this recipe stay.
-    # Also tried and not kept (one thread each, seed-paired against the one-thread runs above,
-    # fp32, held-out halves, four kinds / minimal edits / claims / five tasks):
-    # - eight synthetic sentences per multi-sentence document instead of four (``_synthetic``'s
-    #   per_doc; 35.5k training pairs instead of 30.1k, so the fixed 1100 steps make 0.99 passes):
-    #   seed 13 73.91 / 61.81 / 60.91 / 71.35 (-1.55 / -2.72 / -4.53 / -2.03), seed 14 74.48 /
-    #   63.22 / 62.97 / 70.94 (-1.71 / +2.68 / -4.83 / -2.32).
-    # - batch 16 for 2200 steps (the same pairs seen, twice the updates, the same training time):
-    #   seed 13 72.92 / 62.34 / 57.76 / 71.34 (-2.54 / -2.19 / -7.68 / -2.04), seed 14 73.36 /
-    #   60.25 / 59.98 / 70.73 (-2.83 / -0.29 / -7.82 / -2.53). With the lr scaled by 1/sqrt(2) for
-    #   the smaller batch (5.7e-5): seed 13 73.15 / 60.98 / 59.53 / 71.41 (-2.31 / -3.55 / -5.91 /
-    #   -1.97), seed 14 74.25 / 63.89 / 61.74 / 71.92 (-1.94 / +3.35 / -6.06 / -1.34).
-    # All three raise the pooled ranking of SummEdits summaries (AUC 0.653-0.677 against 0.629 for
-    # the shipped model) and keep Climate-FEVER's (0.66-0.68 vs 0.67), but WiCE's falls (0.60-0.68 vs
-    # 0.72; 123 dev rows). The pooled AUC gain is mostly between SummEdits' domains: the mean over
-    # domains of balanced accuracy at SummEdits' own best threshold moves only from 64.6 to
-    # 64.7-67.3, and at 0.53 from 64.4 to 61.1-67.1 (lower in five of the six runs). (These
-    # figures compare with the shipped int8 model on all dev documents; the one-thread
-    # baselines' scores were not kept.)
-    # A weighted fallback order among the edit kinds (a kind that does not apply to a sentence
-    # gives way to the others by their weights instead of at random) was built to curb the
-    # negations' share (1418 of the 4358 synthetic unsupported pairs against a weight of 0.15)
-    # and left untrained: it keeps 1374 of 4333, because negation applies to almost every sentence.
-    # Tried and removed (code not kept): a token-level loss beside the pair loss, a linear layer
-    # over the top layer's hypothesis tokens (training only, the stock classifier ships) taught
-    # which words are unsupported: 1 on the words a word-level diff finds changed against the
-    # text the pair was edited from (synthetic negatives; SummEdits' unsupported sentences against
-    # the best-matching sentence of the original summary; 6897 pairs), 0 on the other words and on
-    # supported synthetic/SummEdits pairs. Aimed at minimal edits, where the pair label does not say
-    # which of twenty words broke support. Held-out halves as above (fp32; four kinds / minimal
-    # edits / claims / five tasks), one thread each on an AVX-512 EPYC, where the plain
-    # recipe gives seed 13 75.10 / 64.04 / 65.05 / 73.18 (Xeon: 75.46 / 64.53 / 65.44 / 73.38) and
-    # seed 14 73.35 / 59.52 / 61.24 / 70.66 (Xeon: 76.19 / 60.54 / 67.80 / 73.26: seed 14 is as
-    # sensitive to the CPU as to the thread count). Weight 0.5: seed 13 74.08 / 62.76 / 61.44 /
-    # 71.96 (-1.02 / -1.28 / -3.61 / -1.22), seed 14 72.39 / 60.06 / 57.38 / 69.76 (-0.96 / +0.54 /
-    # -3.86 / -0.90), seed 15 73.52 / 59.48 / 61.42 / 71.74 against its Xeon baseline (-2.57 /
-    # -3.61 / -4.57 / -2.17); weight 0.1, seed 13: 72.70 / 60.53 / 58.86 / 70.09 (-2.40 / -3.51 /
-    # -6.19 / -3.09). SummEdits AUC rises where a same-CPU baseline exists (seed 13 0.649 and 0.652
-    # vs 0.628, seed 14 0.640 vs 0.610), but as in the runs above it does not reach balanced
-    # accuracy at one threshold, and claims vs evidence loses on every seed.
+    # Changes tried on this recipe and not kept (other edit kinds and data mixes, auxiliary and
+    # ranking losses, heads, learning rates, regularisers, batch sizes, post-hoc weight
+    # interpolation), each with its held-out figures and the seed noise they are judged against:
+    # docs/nli-training-trials.md.
 }
 
 
