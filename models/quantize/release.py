@@ -155,7 +155,7 @@ def document_report(out: Path, memos: dict[str, ScoreMemo] | None = None) -> dic
     the release's other reports reuse these scores.
     """
     from haltguard.kernel.heuristic import overlap_support
-    from haltguard.models.holdout import held_out_halves
+    from haltguard.models.holdout import group_bootstrap, held_out_halves
     from haltguard.models.nli_data import dev_documents
 
     memos = memos or release_memos(out)
@@ -179,6 +179,8 @@ def document_report(out: Path, memos: dict[str, ScoreMemo] | None = None) -> dic
     return {"hypothesis": mode, "number_penalty": penalty, "threshold": threshold, "candidates": candidates,
             "without_number_penalty": {"macro_over_tasks": no_pen[0], "threshold": no_pen[1]}, "n": len(rows),
             "held_out_halves": held_out,
+            # how far these int8 figures would move with other dev documents and claims of the same kinds
+            "bootstrap": group_bootstrap(rows, cands[mode, penalty], threshold),
             "lexical_threshold": lex_thr,
             "overall": {v: evaluate_scores(scores[v], labels, threshold) for v in ("fp32", "int8")}, **report}
 
@@ -374,6 +376,24 @@ the other half, both ways, over {h['halvings']} halvings: int8 {h['goal_kinds']}
 four kinds, {t.get('minimal-edit summaries')} on minimal-edit summaries, {t.get('claims vs evidence')} on claims vs evidence,
 {h['macro_over_tasks']} over all five tasks. Rows that chose the operating point do not measure it, so expect
 held-out sets of these kinds to land nearer these figures than the table's.
+{_bootstrap_text(dr)}""")
+
+
+def _bootstrap_text(dr: dict[str, Any]) -> str:
+    b = dr.get("bootstrap")
+    if not b:
+        return ""
+    t = b["by_task"]
+
+    def span(v: list[float]) -> str:
+        return f"{v[0]}–{v[1]}" if v else "n/a"
+    return (f"""
+Both kinds of figure rest on few documents: the {dr['n']} dev rows come from {b['groups']} groups (a document
+with its summaries, a claim with its evidence), the minimal-edit summaries from {b['groups_by_task'].get('minimal-edit summaries', 0)} of them. Redrawn
+{b['resamples']} times with replacement, group by group, at the release's operating point, the middle
+{100 * b['level']:.0f} % of the int8 figures spans {span(b['goal_kinds'])} over the four kinds, {span(t.get('minimal-edit summaries', []))} on
+minimal-edit summaries and {span(t.get('claims vs evidence', []))} on claims vs evidence: a difference well inside these spans
+is not evidence either way.
 """)
 
 

@@ -63,7 +63,10 @@ def test_default_model_manifest_and_files():
         data = (DEFAULT_MODEL_DIR / name).read_bytes()
         assert len(data) == info["bytes"] and hashlib.sha256(data).hexdigest() == info["sha256"], name
     assert (DEFAULT_MODEL_DIR / "model_int8.onnx").stat().st_size < 25 * 1024 * 1024
-    assert (DEFAULT_MODEL_DIR / "README.md").exists()
+    from haltguard.models.release import model_card
+
+    # the card is the manifest's figures in words: an edit to either alone shows here
+    assert (DEFAULT_MODEL_DIR / "README.md").read_text() == model_card(m)
 
 
 @shipped

@@ -93,6 +93,16 @@ def test_release_of_a_tiny_checkpoint(tmp_path):
     assert f"over {h['halvings']} halvings: int8 {h['goal_kinds']} over the goal's" in card
     assert (f"measured on the other half: {h['goal_kinds']} over the four kinds and "
             f"{h['by_task']['minimal-edit summaries']} on minimal edits.") in card
+    b = docs["bootstrap"]  # how far the int8 dev figures move with other dev groups, at the release's operating point
+    assert b["threshold"] == on_disk["threshold"] and b["groups"] > 900 and b["groups_by_task"]["minimal-edit summaries"] > 0
+    assert set(b["by_task"]) == set(TASKS) and all(lo <= hi for lo, hi in b["by_task"].values())
+    lo, hi = b["by_task"]["minimal-edit summaries"]
+    assert lo <= docs["by_task"]["minimal-edit summaries"]["int8"] <= hi
+    assert (f"the middle\n95 % of the int8 figures spans {b['goal_kinds'][0]}–{b['goal_kinds'][1]} over the four kinds, "
+            f"{lo}–{hi} on\nminimal-edit summaries") in card
+    no_bootstrap = json.loads(json.dumps(on_disk))  # a manifest from before the bootstrap: no such paragraph
+    del no_bootstrap["dev_report"]["documents"]["bootstrap"]
+    assert "Redrawn" not in model_card(no_bootstrap) and "Redrawn" in card
     dx = on_disk["dev_report"]["distractors"]
     assert dx["n_per_class"] == 150 and set(dx) == {"n_per_class", "plain", "distracted"}
     assert f"{100 * dx['distracted']['tpr']:.0f} % behind two unrelated news sentences" in card
