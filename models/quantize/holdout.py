@@ -126,9 +126,9 @@ def group_bootstrap(rows: list[dict[str, Any]], supports: Sequence[float], thres
         for p, t in enumerate(pool_task):
             pos, neg = member[p] & (y == 1), member[p] & (y == 0)
             if pos.any() and neg.any():
-                npos, nneg = w[:, pos].sum(1), w[:, neg].sum(1)
-                tpr = np.where(npos > 0, w[:, pos & pred].sum(1) / npos, np.nan)
-                tnr = np.where(nneg > 0, w[:, neg & ~pred].sum(1) / nneg, np.nan)
+                npos, nneg = w @ pos, w @ neg  # each resample's weight of the pool's two classes
+                tpr = np.where(npos > 0, (w @ (pos & pred)) / npos, np.nan)
+                tnr = np.where(nneg > 0, (w @ (neg & ~pred)) / nneg, np.nan)
                 per_pool[t].append(50 * (tpr + tnr))
         by_task = {t: np.nanmean(np.stack(v), axis=0) for t, v in per_pool.items() if v}
     lo, hi = 50 * (1 - level), 50 * (1 + level)
