@@ -36,10 +36,27 @@ def _copy(src: Path, dst: Path) -> int:
     return dst.stat().st_size
 
 
+def _check_model(model_dir: Path, manifest: dict[str, Any]) -> None:
+    """Refuse, before anything is copied, a model the worker would feed wrong ids or cannot load.
+
+    The worker tokenises with the kernel's lower-casing WordPiece and runs the int8 file; a
+    BPE, SentencePiece or cased model would score garbage without any error in the page.
+    """
+    tok = manifest.get("tokenizer") or {}
+    if tok.get("kind") != "wordpiece" or not tok.get("lowercase", False) or not tok.get("kernel", True):
+        why = tok.get("kernel_mismatch") or f"{tok.get('kind')} tokenizer, lowercase={tok.get('lowercase')}"
+        raise SystemExit(f"haltguard bundle: {model_dir} cannot run in the browser worker, which tokenises "
+                         f"with the kernel's uncased BERT WordPiece ({why})")
+    if "int8" not in manifest.get("onnx", {}):
+        raise SystemExit(f"haltguard bundle: {model_dir} has no int8 model (export it with --int8)")
+
+
 def build_bundle(out: str | Path | None = None, model_dir: str | Path | None = None) -> dict[str, Any]:
     require_checkout("the browser bundle")
     out = Path(out) if out else DEFAULT_OUT
     model_dir = Path(model_dir) if model_dir else REPO / "models" / "default"
+    manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
+    _check_model(model_dir, manifest)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -49,7 +66,6 @@ def build_bundle(out: str | Path | None = None, model_dir: str | Path | None = N
         parts["pyodide"] += _copy(nm / "pyodide" / f, out / "pyodide" / f)
     for f in ORT_FILES:
         parts["onnxruntime-web"] += _copy(nm / "onnxruntime-web" / "dist" / f, out / "ort" / f)
-    manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
     for f in MODEL_FILES + [manifest["onnx"]["int8"]]:
         parts["model"] += _copy(model_dir / f, out / "model" / f)
     wheel = build_kernel_wheel(out)

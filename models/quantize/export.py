@@ -1,11 +1,12 @@
 """`haltguard export`: a local HF sequence-classification checkpoint -> ONNX fp32 / int8 / fp16 + manifest.
 
 - fp32 ONNX via optimum (BERT, RoBERTa, DeBERTa-v2/v3 ... whatever optimum supports).
-- int8: dynamic quantisation with SIGNED weights, per channel: the variant whose outputs
-  are identical in Python onnxruntime and onnxruntime-web (unsigned weights differ by ~6e-3).
+- int8: weight-only (8-bit signed MatMul weights in blocks of 32, int8 embedding tables,
+  float activations): the variant whose outputs are identical in Python onnxruntime and
+  onnxruntime-web (see ``quantize_int8`` for why not int8 activations).
 - fp16: for GPU hosts (inputs/outputs stay fp32).
 - manifest.json: every file with bytes and sha256, opset, label map and supported index,
-  tokenizer kind and files, max length, fp32-ONNX vs PyTorch max |Δlogit|, int8 (and fp16)
+  tokenizer kind, case and files (and whether the kernel's WordPiece reproduces it), max length, fp32-ONNX vs PyTorch max |Δlogit|, int8 (and fp16)
   vs fp32 label agreement and max |Δprob| on a calibration set, accuracy when asked.
 """
 
@@ -60,6 +61,34 @@ def _tokenizer_kind(src: Path) -> str:
     if (src / "vocab.txt").exists():
         return "wordpiece"
     return "unknown"
+
+
+def _tokenizer_info(src: Path, out: Path) -> dict[str, Any]:
+    """Write ``tokenizer.json`` where the checkpoint has none, and describe the tokenizer.
+
+    A DeBERTa-v3 checkpoint often ships only ``spm.model``; loading that needs the
+    ``sentencepiece`` package and a slow-to-fast conversion on every start. The converted
+    fast tokenizer, saved once here, is what every later scorer of the folder loads. Case is
+    measured, not assumed: cased models must never meet the kernel's lower-casing WordPiece.
+    """
+    from transformers import AutoTokenizer
+
+    from haltguard.models.scorer import kernel_tokenizer_mismatch
+
+    tok = AutoTokenizer.from_pretrained(src)
+    if not (out / "tokenizer.json").exists() and getattr(tok, "is_fast", False):
+        tok.backend_tokenizer.save(str(out / "tokenizer.json"))
+
+    def ids(text: str) -> list[int]:
+        return list(tok(text, add_special_tokens=False)["input_ids"])
+
+    mismatch = kernel_tokenizer_mismatch(out)
+    info: dict[str, Any] = {"kind": _tokenizer_kind(out), "files": [n for n in TOKENIZER_FILES if (out / n).exists()],
+                            "lowercase": ids("The Tower IS in Paris") == ids("the tower is in paris"),
+                            "kernel": mismatch is None}
+    if mismatch is not None:
+        info["kernel_mismatch"] = mismatch
+    return info
 
 
 INT8_METHOD = {"method": "weight-only int8", "matmul": "MatMulNBits bits=8 block_size=32 symmetric (fp32 compute)",
@@ -128,6 +157,7 @@ def export_model(model_dir: str | Path, out_dir: str | Path, *, int8: bool = Tru
     for name in TOKENIZER_FILES:
         if (src / name).exists():
             shutil.copyfile(src / name, out / name)
+    tokenizer = _tokenizer_info(src, out)
     shutil.copyfile(src / "config.json", out / "config.json")
     opset = max(o.version for o in onnx.load(str(out / "model_fp32.onnx"), load_external_data=False).opset_import
                 if o.domain in ("", "ai.onnx"))
@@ -160,8 +190,7 @@ def export_model(model_dir: str | Path, out_dir: str | Path, *, int8: bool = Tru
         "threshold": threshold if threshold is not None else 0.5,
         "max_length": max_length,
         "hypothesis": hypothesis_mode,
-        "tokenizer": {"kind": _tokenizer_kind(src), "files": [n for n in TOKENIZER_FILES if (out / n).exists()],
-                      "lowercase": True},
+        "tokenizer": tokenizer,
         "quantization": {"int8": INT8_METHOD} if int8 else {},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))

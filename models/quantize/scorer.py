@@ -23,8 +23,48 @@ from haltguard.kernel.windows import (HYPOTHESIS_MODES, aggregate, aggregate_pla
                                       manifest_operating_point, pair_plan, penalise_unsupported_numbers,
                                       premise_chunks, unique_pairs)
 
-__all__ = ["OnnxNliScorer", "TorchNliScorer", "operating_point", "softmax_support", "premise_chunks", "dequantize_weight_only",
+__all__ = ["OnnxNliScorer", "TorchNliScorer", "kernel_tokenizer_mismatch", "operating_point", "softmax_support", "premise_chunks", "dequantize_weight_only",
            "hypothesis_units", "pair_plan", "aggregate", "HYPOTHESIS_MODES"]
+
+
+def kernel_tokenizer_mismatch(model_dir: str | Path) -> str | None:
+    """Why the kernel's WordPiece would not give this checkpoint's ids; None when it would.
+
+    The kernel tokenises the way uncased BERT does (clean, split CJK, strip accents, lower-case,
+    ``##`` pieces), which is what lets the browser, Node and the host feed a model the same ids
+    without the Rust ``tokenizers``. A cased BERT vocab, or BPE / SentencePiece models, must go
+    through the checkpoint's own tokenizer instead, or they would be fed wrong ids silently.
+    """
+    d = Path(model_dir)
+    vocab = d / "vocab.txt"
+    if not vocab.exists():
+        return "no vocab.txt (not a WordPiece vocab)"
+    lines = set(vocab.read_text(encoding="utf-8").splitlines())
+    missing = [t for t in ("[UNK]", "[CLS]", "[SEP]", "[PAD]") if t not in lines]
+    if missing:
+        return f"vocab.txt lacks {', '.join(missing)}"
+    tj = d / "tokenizer.json"
+    if tj.exists():
+        spec = json.loads(tj.read_text(encoding="utf-8"))
+        model, norm, pre = (spec.get(k) or {} for k in ("model", "normalizer", "pre_tokenizer"))
+        if model.get("type") != "WordPiece":
+            return f"tokenizer.json holds a {model.get('type')} model"
+        if model.get("continuing_subword_prefix", "##") != "##":
+            return f"subword prefix {model.get('continuing_subword_prefix')!r}"
+        if norm.get("type") != "BertNormalizer" or pre.get("type") != "BertPreTokenizer":
+            return f"normalizer {norm.get('type')} / pre-tokenizer {pre.get('type')} (not BERT's)"
+        if not norm.get("lowercase", True):
+            return "cased (the normalizer keeps case)"
+        if norm.get("strip_accents") is False or not norm.get("clean_text", True) or not norm.get("handle_chinese_chars", True):
+            return "the normalizer keeps accents, control characters or CJK runs"
+        return None
+    cfg_path = d / "tokenizer_config.json"
+    cfg = json.loads(cfg_path.read_text(encoding="utf-8")) if cfg_path.exists() else {}
+    if cfg.get("do_lower_case", True) is False:
+        return "cased (do_lower_case is false)"
+    if cfg.get("strip_accents") is False or cfg.get("tokenize_chinese_chars", True) is False:
+        return "the tokenizer keeps accents or CJK runs"
+    return None
 
 
 def softmax_support(logits: Any, supported_index: int) -> list[float]:
@@ -44,18 +84,12 @@ class _Base:
     def _tokenizer_setup(self, model_dir: Path) -> None:
         from haltguard.kernel.tokenizer import WordPieceTokenizer
 
-        vocab = model_dir / "vocab.txt"
-        tj = model_dir / "tokenizer.json"
-        kind = None
-        if tj.exists():
-            kind = json.loads(tj.read_text(encoding="utf-8")).get("model", {}).get("type")
-        if vocab.exists() and kind in (None, "WordPiece"):
-            self._wp = WordPieceTokenizer.from_file(str(vocab))
-            self._hf = None
+        self._wp = self._hf = None
+        if kernel_tokenizer_mismatch(model_dir) is None:
+            self._wp = WordPieceTokenizer.from_file(str(model_dir / "vocab.txt"))
         else:
             from transformers import AutoTokenizer
 
-            self._wp = None
             self._hf = AutoTokenizer.from_pretrained(model_dir)
 
     def count_tokens(self, text: str) -> int:
