@@ -111,6 +111,10 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
     docs/nli-training-trials.md), its decisions on the dev documents differ from the weight-only
     model's on 4.4 % of the scored pairs (max |Δprob| 0.43), SummEdits AUC 0.655 vs 0.674,
     WiCE 0.592 vs 0.610, four held-out kinds of task -0.5 with thresholds chosen on held-out halves.
+    Nor does MatMulNBits' own integer path (``accuracy_level=4``: activations quantised per block
+    of 32 at run time) pay: on an AVX2-only EPYC core, the shipped model at 256 tokens ran 159 ms
+    against 100 ms for the fp32 expansion the host uses (119 ms at level 0), and its
+    probabilities moved by up to 2.1e-2.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
