@@ -6,8 +6,9 @@
   onnxruntime-web (see ``quantize_int8`` for why not int8 activations).
 - fp16: for GPU hosts (inputs/outputs stay fp32).
 - manifest.json: every file with bytes and sha256, opset, label map and supported index,
-  tokenizer kind, case and files (and whether the kernel's WordPiece reproduces it), max length, fp32-ONNX vs PyTorch max |Δlogit|, int8 (and fp16)
-  vs fp32 label agreement and max |Δprob| on a calibration set, accuracy when asked.
+  tokenizer kind, case and files (and whether the kernel's WordPiece reproduces it), max
+  length, fp32-ONNX vs PyTorch max |Δlogit|, int8 (and fp16) vs fp32 label agreement and
+  max |Δprob| on a calibration set, accuracy when asked.
 """
 
 from __future__ import annotations
@@ -52,13 +53,13 @@ def calibration_pairs(n: int = 96, seed: int = 5) -> list[tuple[str, str]]:
     return rng.sample(snli, k) + rng.sample(wice, k) + rng.sample(summ, n - 2 * k)
 
 
-def _tokenizer_kind(src: Path) -> str:
-    tj = src / "tokenizer.json"
+def _tokenizer_kind(d: Path) -> str:
+    tj = d / "tokenizer.json"
     if tj.exists():
         return str(json.loads(tj.read_text(encoding="utf-8")).get("model", {}).get("type", "unknown")).lower()
-    if (src / "spm.model").exists():
+    if (d / "spm.model").exists():
         return "sentencepiece"
-    if (src / "vocab.txt").exists():
+    if (d / "vocab.txt").exists():
         return "wordpiece"
     return "unknown"
 
@@ -79,13 +80,14 @@ def _tokenizer_info(src: Path, out: Path) -> dict[str, Any]:
     if not (out / "tokenizer.json").exists() and getattr(tok, "is_fast", False):
         tok.backend_tokenizer.save(str(out / "tokenizer.json"))
 
-    def ids(text: str) -> list[int]:
-        return list(tok(text, add_special_tokens=False)["input_ids"])
-
+    if getattr(tok, "is_fast", False):
+        norm = tok.backend_tokenizer.normalizer  # None: nothing changes the text's case
+        lowercase = norm is not None and norm.normalize_str("THE TOWER") == "the tower"
+    else:
+        lowercase = bool(getattr(tok, "do_lower_case", False))
     mismatch = kernel_tokenizer_mismatch(out)
     info: dict[str, Any] = {"kind": _tokenizer_kind(out), "files": [n for n in TOKENIZER_FILES if (out / n).exists()],
-                            "lowercase": ids("The Tower IS in Paris") == ids("the tower is in paris"),
-                            "kernel": mismatch is None}
+                            "lowercase": lowercase, "kernel": mismatch is None}
     if mismatch is not None:
         info["kernel_mismatch"] = mismatch
     return info

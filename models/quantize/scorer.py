@@ -23,8 +23,8 @@ from haltguard.kernel.windows import (HYPOTHESIS_MODES, aggregate, aggregate_pla
                                       manifest_operating_point, pair_plan, penalise_unsupported_numbers,
                                       premise_chunks, unique_pairs)
 
-__all__ = ["OnnxNliScorer", "TorchNliScorer", "kernel_tokenizer_mismatch", "operating_point", "softmax_support", "premise_chunks", "dequantize_weight_only",
-           "hypothesis_units", "pair_plan", "aggregate", "HYPOTHESIS_MODES"]
+__all__ = ["OnnxNliScorer", "TorchNliScorer", "kernel_tokenizer_mismatch", "operating_point", "softmax_support",
+           "premise_chunks", "dequantize_weight_only", "hypothesis_units", "pair_plan", "aggregate", "HYPOTHESIS_MODES"]
 
 
 def kernel_tokenizer_mismatch(model_dir: str | Path) -> str | None:
