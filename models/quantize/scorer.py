@@ -23,26 +23,42 @@ from haltguard.kernel.windows import (HYPOTHESIS_MODES, aggregate, aggregate_pla
                                       manifest_operating_point, pair_plan, penalise_unsupported_numbers,
                                       premise_chunks, unique_pairs)
 
-__all__ = ["OnnxNliScorer", "TorchNliScorer", "kernel_tokenizer_mismatch", "operating_point", "softmax_support",
-           "premise_chunks", "dequantize_weight_only", "hypothesis_units", "pair_plan", "aggregate", "HYPOTHESIS_MODES"]
+__all__ = ["OnnxNliScorer", "TorchNliScorer", "kernel_tokenizer", "kernel_tokenizer_mismatch", "operating_point",
+           "softmax_support", "premise_chunks", "dequantize_weight_only", "hypothesis_units", "pair_plan", "aggregate",
+           "HYPOTHESIS_MODES"]
 
 
-def kernel_tokenizer_mismatch(model_dir: str | Path) -> str | None:
-    """Why the kernel's WordPiece would not give this checkpoint's ids; None when it would.
+def kernel_tokenizer(model_dir: str | Path) -> tuple[Any, str | None]:
+    """The kernel's WordPiece for this checkpoint, or None and why it would not give the checkpoint's ids.
 
     The kernel tokenises the way uncased BERT does (clean, split CJK, strip accents, lower-case,
     ``##`` pieces), which is what lets the browser, Node and the host feed a model the same ids
     without the Rust ``tokenizers``. A cased BERT vocab, or BPE / SentencePiece models, must go
     through the checkpoint's own tokenizer instead, or they would be fed wrong ids silently.
+    The vocab itself is judged by the kernel tokenizer's own checks (its special tokens).
     """
+    from haltguard.kernel.tokenizer import WordPieceTokenizer
+
     d = Path(model_dir)
     vocab = d / "vocab.txt"
     if not vocab.exists():
-        return "no vocab.txt (not a WordPiece vocab)"
-    lines = set(vocab.read_text(encoding="utf-8").splitlines())
-    missing = [t for t in ("[UNK]", "[CLS]", "[SEP]", "[PAD]") if t not in lines]
-    if missing:
-        return f"vocab.txt lacks {', '.join(missing)}"
+        return None, "no vocab.txt (not a WordPiece vocab)"
+    why = _spec_mismatch(d)
+    if why is not None:
+        return None, why
+    try:
+        return WordPieceTokenizer.from_file(str(vocab)), None
+    except ValueError as exc:  # e.g. a vocab.txt without [CLS] / [SEP]
+        return None, f"vocab.txt: {exc}"
+
+
+def kernel_tokenizer_mismatch(model_dir: str | Path) -> str | None:
+    """Why the kernel's WordPiece would not give this checkpoint's ids; None when it would."""
+    return kernel_tokenizer(model_dir)[1]
+
+
+def _spec_mismatch(d: Path) -> str | None:
+    """What in ``tokenizer.json`` (or, without it, ``tokenizer_config.json``) differs from uncased BERT."""
     tj = d / "tokenizer.json"
     if tj.exists():
         spec = json.loads(tj.read_text(encoding="utf-8"))
@@ -82,12 +98,9 @@ class _Base:
     supported_index: int
 
     def _tokenizer_setup(self, model_dir: Path) -> None:
-        from haltguard.kernel.tokenizer import WordPieceTokenizer
-
-        self._wp = self._hf = None
-        if kernel_tokenizer_mismatch(model_dir) is None:
-            self._wp = WordPieceTokenizer.from_file(str(model_dir / "vocab.txt"))
-        else:
+        self._wp, why = kernel_tokenizer(model_dir)  # built once: the check and the tokenizer are one read
+        self._hf = None
+        if why is not None:
             from transformers import AutoTokenizer
 
             self._hf = AutoTokenizer.from_pretrained(model_dir)
