@@ -334,6 +334,12 @@ def _frozen(hp: dict[str, Any]) -> str:
     return "word embeddings frozen" if hp.get("freeze_word_embeddings", True) else "nothing frozen"
 
 
+def _cut(t: dict[str, Any]) -> str:
+    """Say so when the safety stop, not the step count, ended the run: its model is not the recipe's."""
+    done, planned = t["steps"]["done"], t["steps"]["planned"]
+    return "" if done >= planned else f", which cut this run short: {planned - done} steps were never run"
+
+
 def _kept(t: dict[str, Any]) -> str:
     """Which weights of the run ship: the mean over its last steps, or its best dev checkpoint."""
     n = int(t["steps"].get("averaged") or 0)
@@ -457,7 +463,7 @@ File hashes are in `manifest.json`.
 
 Fine-tuned with AdamW (lr {hp['lr']}, batch {hp['batch_size']}, max length {hp['max_length']},
 warm-up {hp['warmup']}, {_frozen(hp)}{_balance(hp)}), seed {hp['seed']}, {t['steps']['done']} of {t['steps']['planned']}
-planned steps (a fixed count, sized for this 2-core CPU; a time budget only as a safety stop) in
+planned steps (a fixed count, sized for this 2-core CPU; a time budget only as a safety stop{_cut(t)}) in
 {t['train_minutes']} minutes; {_kept(t)}.
 Reproduce everything with `haltguard train` (training, export and these reports fit in 45 minutes here).
 

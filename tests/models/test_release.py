@@ -81,6 +81,10 @@ def test_release_of_a_tiny_checkpoint(tmp_path):
     older = json.loads(json.dumps(on_disk))  # a manifest from when the release chose the mode too
     older["dev_report"]["documents"]["candidates"]["sentences"] = {"macro_over_tasks": 50.0, "threshold": 0.5, "number_penalty": 0.0}
     assert "All three were chosen together" in model_card(older) and "per mode: whole" in model_card(older)
+    assert "cut this run short" not in card
+    cut = json.loads(json.dumps(on_disk))  # the time budget, not the step count, ended this run
+    cut["training"]["steps"].update(planned=1100, done=721)
+    assert "a time budget only as a safety stop, which cut this run short: 379 steps were never run" in model_card(cut)
     on_disk["training"]["hyperparameters"]["balance_classes"] = False
     assert "weighs each dataset" not in model_card(on_disk)
     # the goal's figure: the macro over its four held-out kinds, without our summary-sentence task

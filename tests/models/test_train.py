@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 
@@ -148,6 +149,19 @@ def test_train_with_tail_average_ships_the_mean_of_the_last_steps(tmp_path):
     assert any(not torch.equal(w_tail[k], w_plain[k]) for k in trained)
     assert all(torch.equal(w_tail[k], before[k]) for k in before if k.startswith(("bert.embeddings.", "bert.encoder.layer.0.")))
     assert all(torch.equal(w_tail[k], w_tail2[k]) for k in w_tail)
+
+
+def test_a_run_cut_by_the_safety_stop_says_so(tmp_path):
+    base = tmp_path / "base"
+    base.mkdir()
+    _tiny_bert(base)
+    with pytest.warns(RuntimeWarning, match=r"safety stop after 1 of 4 planned steps: this model differs"):
+        m = train(tmp_path / "cut", base=base, pairs=_pairs(), freeze_layers=1, **{**OPTS, "minutes": 0.0})
+    assert m["steps"]["planned"] == 4 and m["steps"]["done"] == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a run of all its steps stays silent
+        full = train(tmp_path / "full", base=base, pairs=_pairs(), freeze_layers=1, **OPTS)
+    assert full["steps"]["done"] == 4
 
 
 def test_train_rejects_bad_options(tmp_path):
