@@ -143,9 +143,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from haltguard.datasets import DataMissing
     from haltguard.models.release import train_and_release
+    from haltguard.models.train import BaseModelMismatch
 
-    m = train_and_release(args.out, args.work, minutes=args.minutes, seed=args.seed, keep_fp32=args.keep_fp32)
+    try:
+        m = train_and_release(args.out, args.work, minutes=args.minutes, seed=args.seed, keep_fp32=args.keep_fp32)
+    except (DataMissing, BaseModelMismatch) as exc:  # set-up faults, found in the first seconds: no traceback
+        raise SystemExit(f"haltguard: {exc}") from None
     print(json.dumps({k: m.get(k) for k in ("threshold", "validation", "dev", "train_minutes")}, indent=2))
     return 0
 
@@ -285,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     tn = sub.add_parser("train", help="train the default NLI model (MiniLM-L6 + head), then export it")
     tn.add_argument("--out", default="models/default", help="where the exported model goes")
     tn.add_argument("--work", default="build/default-train", help="checkpoint and training files")
-    tn.add_argument("--minutes", type=float, default=36.0, help="safety stop for training (minutes, data preparation included); the step count is fixed")
+    tn.add_argument("--minutes", type=float, default=36.0, help="safety stop for training (minutes, data preparation included); the step count is fixed, and a run this stop cuts short warns")
     tn.add_argument("--seed", type=int, default=13)
     tn.add_argument("--keep-fp32", action="store_true", help="keep model_fp32.onnx in --out (not committed by default)")
     tn.set_defaults(func=_cmd_train)

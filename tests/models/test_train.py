@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -219,3 +223,19 @@ def test_balanced_loss_trains_each_source_towards_even_odds(tmp_path):
         support[bal] = torch.softmax(logits, -1)[0, 1].item()
     assert support[False] == pytest.approx(0.75, abs=0.1)
     assert support[True] == pytest.approx(0.5, abs=0.1)
+
+
+def test_haltguard_train_stops_on_a_set_up_fault_with_a_message_not_a_traceback(tmp_path, monkeypatch):
+    import haltguard.models.train as tr
+    from haltguard.cli import main
+
+    env = {**os.environ, "HALTGUARD_DATA": str(tmp_path / "no-data")}
+    out = subprocess.run([str(Path(sys.executable).parent / "haltguard"), "train", "--out", str(tmp_path / "out"),
+                          "--work", str(tmp_path / "work")], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip().endswith(f"haltguard: data folder {tmp_path / 'no-data'} not found; set HALTGUARD_DATA to the shared data folder")
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setattr(tr, "BASE_SHA256", "0" * 64)  # another encoder than the pinned one
+    with pytest.raises(SystemExit, match=r"^haltguard: .*model\.safetensors has sha256 [0-9a-f]{64}, expected 0{64}"):
+        main(["train", "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work")])
+    assert not (tmp_path / "out").exists()
