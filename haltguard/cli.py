@@ -161,6 +161,17 @@ def _cmd_golden(args: argparse.Namespace) -> int:
     return golden.main()
 
 
+def _int_list(raw: str) -> tuple[int, ...]:
+    """argparse type for "128,256": a bad item is a usage error, not a traceback."""
+    try:
+        values = tuple(int(x) for x in raw.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, not {raw!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, not {raw!r}")
+    return values
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "kernel":
         from haltguard.bench.kernel import run
@@ -172,7 +183,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     elif args.what == "nli":
         from haltguard.bench.nli import run as run_nli
 
-        result = run_nli(runs=args.runs)
+        result = run_nli(runs=args.runs, lengths=args.lengths, threads=args.threads, dynamic=not args.no_dynamic)
     elif args.what == "edge":
         from haltguard.bench.edge import run as run_edge
 
@@ -328,6 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--runs", type=int, default=5)
     b.add_argument("--no-peers", action="store_true", help="skip Director-AI (no benchmark venv)")
     b.add_argument("--no-pyodide", action="store_true", help="skip the Pyodide-in-Node run")
+    b.add_argument("--lengths", type=_int_list, default=(128, 256, 512), metavar="N,N,…", help="nli: tokens per pair")
+    b.add_argument("--threads", type=_int_list, default=(1, 2), metavar="N,N,…", help="nli: onnxruntime thread counts")
+    b.add_argument("--no-dynamic", action="store_true",
+                   help="nli: skip the dynamic int8 build (not shipped) timed beside the shipped model")
     b.set_defaults(func=_cmd_bench)
     return p
 
