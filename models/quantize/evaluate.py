@@ -101,6 +101,10 @@ def load_rows(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+# what transformers' from_pretrained loads weights from, whole or sharded
+TORCH_WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+
+
 def make_scorer(model: str | Path | None, backend: str) -> Any:
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
@@ -122,6 +126,12 @@ def make_scorer(model: str | Path | None, backend: str) -> Any:
     from haltguard.models.scorer import TorchNliScorer, operating_point
 
     ckpt = d / "checkpoint" if (d / "checkpoint" / "config.json").exists() else d
+    if not any((ckpt / f).exists() for f in TORCH_WEIGHTS):
+        # the committed default model is ONNX only: say where full-precision weights come from
+        raise FileNotFoundError(f"{ckpt} has no PyTorch weights ({' or '.join(TORCH_WEIGHTS[:2])}): for full precision "
+                                "rebuild with `haltguard train --out DIR --keep-fp32` and use --backend onnx-fp32, or copy "
+                                "its training checkpoint (build/default-train/checkpoint) to DIR/checkpoint, where torch "
+                                "scores at DIR's operating point")
     return TorchNliScorer(ckpt, **operating_point(d))
 
 

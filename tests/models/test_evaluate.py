@@ -169,3 +169,13 @@ def test_torch_backend_scores_at_the_manifest_operating_point(tmp_path):
     _, invented = sc.score_many([(premise, "the cat sat ."), (premise, "the cat sat 3 .")])
     sc.number_penalty = 0.0
     assert sc.score_many([(premise, "the cat sat 3 .")])[0] > invented
+
+
+def test_torch_backend_without_weights_says_where_they_come_from(tmp_path):
+    # the committed default model is int8 ONNX only
+    f = tmp_path / "rows.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    r = subprocess.run([str(BIN), "eval", "nli", "--data", str(f), "--backend", "torch"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "has no PyTorch weights" in r.stderr and "--keep-fp32" in r.stderr and "onnx-fp32" in r.stderr
