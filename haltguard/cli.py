@@ -166,7 +166,7 @@ def _int_list(raw: str) -> tuple[int, ...]:
     try:
         values = tuple(int(x) for x in raw.split(",") if x.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, not {raw!r}") from None
+        values = ()
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, not {raw!r}")
     return values
@@ -183,7 +183,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     elif args.what == "nli":
         from haltguard.bench.nli import run as run_nli
 
-        result = run_nli(runs=args.runs, lengths=args.lengths, threads=args.threads, dynamic=not args.no_dynamic)
+        given = {k: v for k, v in (("lengths", args.lengths), ("threads", args.threads)) if v}  # else run's defaults
+        result = run_nli(runs=args.runs, dynamic=not args.no_dynamic, **given)
     elif args.what == "edge":
         from haltguard.bench.edge import run as run_edge
 
@@ -339,8 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--runs", type=int, default=5)
     b.add_argument("--no-peers", action="store_true", help="skip Director-AI (no benchmark venv)")
     b.add_argument("--no-pyodide", action="store_true", help="skip the Pyodide-in-Node run")
-    b.add_argument("--lengths", type=_int_list, default=(128, 256, 512), metavar="N,N,…", help="nli: tokens per pair")
-    b.add_argument("--threads", type=_int_list, default=(1, 2), metavar="N,N,…", help="nli: onnxruntime thread counts")
+    b.add_argument("--lengths", type=_int_list, metavar="N,N,…", help="nli: tokens per pair (default 128,256,512)")
+    b.add_argument("--threads", type=_int_list, metavar="N,N,…", help="nli: onnxruntime thread counts (default 1,2)")
     b.add_argument("--no-dynamic", action="store_true",
                    help="nli: skip the dynamic int8 build (not shipped) timed beside the shipped model")
     b.set_defaults(func=_cmd_bench)
