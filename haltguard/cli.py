@@ -143,7 +143,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from haltguard.datasets import DataMissing
+    from haltguard.models.datasets import DataMissing
     from haltguard.models.release import train_and_release
     from haltguard.models.train import BaseModelMismatch
 

@@ -40,8 +40,11 @@ _LAZY = {
     "scan_prompt": "haltguard.kernel.injection",
     "WordPieceTokenizer": "haltguard.kernel.tokenizer",
     "ClaimStream": "haltguard.kernel.driver",
-    "judge_claim": "haltguard.kernel.claims",
-    "evidence_windows": "haltguard.kernel.claims",
+    "DocumentScorer": "haltguard.kernel.scoring",
+    "OperatingPoint": "haltguard.kernel.scoring",
+    "PRESETS": "haltguard.kernel.presets",
+    "preset": "haltguard.kernel.presets",
+    "resolve_halt": "haltguard.kernel.presets",
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from haltguard.kernel.config import Cadence, HaltConfig, WindowRule
+from haltguard.kernel.presets import preset
 from haltguard.kernel.events import Event, HaltRecord
 from haltguard.kernel.heuristic import HeuristicScorer
 from haltguard.kernel.stream import run_stream
@@ -32,14 +32,9 @@ ANSWER = (
     "In 1925 it was moved to Berlin by order of Napoleon, who also painted it gold."
 )
 
-# Calibrated for the heuristic scorer (support threshold 0.28; contradictions score <= 0.15).
-DEMO_CONFIG = HaltConfig(
-    hard_limit=0.25,
-    soft_limit=0.5,
-    window=WindowRule(size=3, threshold=0.45),
-    trend=None,
-    cadence=Cadence(mode="sentence", max_tokens=40),
-)
+# The "strict" preset: the heuristic scorer's supports sit lower than the model's (its
+# threshold is 0.28; contradictions score <= 0.15), so the demo halts with the strictest one.
+DEMO_CONFIG = preset("strict")
 
 
 def demo_tokens(text: str = ANSWER) -> list[str]:

@@ -3,49 +3,42 @@
 The host's WebSocket and the browser worker both run streams this way; they differ only in
 where pair scores come from (the host's batched engine, onnxruntime-web, or the host's
 /v1/score as a fallback), which is the async ``score_pairs`` callable given here. Halting is
-the kernel's (``ascore_once``), judging is ``haltguard.kernel.claims``.
+the kernel's (``ascore_once``); judging is the one scoring path (``haltguard.kernel.scoring``).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
-from haltguard.kernel.claims import judge_claim, premise_windows
 from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.halt import HaltKernel, ScoreView
+from haltguard.kernel.scoring import AsyncPairScorer, DocumentScorer
 from haltguard.kernel.sentences import sentence_spans
 from haltguard.kernel.stream import Score, ascore_once
 
-__all__ = ["ClaimStream", "PairScorer", "DEFAULT_STREAM_HALT", "word_tokens"]
-
-# The halt settings a guarded stream gets when its caller sends none (host and browser alike):
-# calibrated for claim judging with the default NLI model (threshold ~0.39, conflicts capped at 0.15).
-DEFAULT_STREAM_HALT: dict[str, Any] = {
-    "hard_limit": 0.2, "soft_limit": 0.45, "window": {"size": 3, "threshold": 0.35}, "trend": None,
-    "cadence": {"mode": "sentence", "max_tokens": 48},
-}
+__all__ = ["ClaimStream", "word_tokens"]
 
 
 def word_tokens(text: str) -> list[str]:
     """Split a whole answer into the word-and-space tokens LLM streams usually deliver (lossless)."""
     return re.findall(r"\s*\S+", text) + ([m] if (m := text[len(text.rstrip()):]) else [])
 
-PairScorer = Callable[[Sequence[tuple[str, str]]], Awaitable[Sequence[float]]]
-
 
 class ClaimStream:
-    def __init__(self, score_pairs: PairScorer, threshold: float, context: str, config: HaltConfig) -> None:
+    """One guarded stream: each sentence is judged against ``context`` as ``/v1/review`` judges it."""
+
+    def __init__(self, scorer: DocumentScorer, score_pairs: AsyncPairScorer, context: str, config: HaltConfig) -> None:
+        self.scorer = scorer
         self.score_pairs = score_pairs
-        self.threshold = threshold
         self.kernel = HaltKernel(config)
         self.kernel.view.context = context
-        self.windows = premise_windows([context])
+        self.context = context
         self._last: Score | None = None
 
     async def judge(self, sentence: str) -> dict[str, Any]:
-        scores = await self.score_pairs([(w, sentence) for _, w in self.windows])
-        return judge_claim(sentence, self.windows, list(scores), self.threshold)
+        (j,) = await self.scorer.ajudge([(self.context, sentence)], self.score_pairs)
+        return self.scorer.claim(sentence, j)
 
     async def _score(self, view: ScoreView) -> Score:
         text = view.text

@@ -12,7 +12,7 @@ import subprocess
 import time
 from typing import Any
 
-from haltguard.datasets import data_dir
+from haltguard.kernel.resources import data_dir
 from haltguard.kernel.detector import Detector
 from haltguard.paths import BENCHMARKS, REPO, SCRIPTS, require_checkout
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from haltguard.datasets import load_summedits, load_wice_dev
+from haltguard.models.datasets import load_summedits, load_wice_dev
 from haltguard.kernel.heuristic import DEFAULT_THRESHOLD, _Facts, heuristic_support, overlap_support
 from haltguard.models.evaluate import balanced_accuracy, best_threshold
 

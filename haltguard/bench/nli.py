@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
-from haltguard.models.evaluate import DEFAULT_MODEL_DIR
+from haltguard.kernel.resources import model_dir as find_model
 
 LENGTHS = (128, 256, 512)
 THREADS = (1, 2)
@@ -94,7 +94,7 @@ def op_shares(model: bytes, length: int, threads: int = 1, runs: int = 3) -> dic
 def _parity(sc: Any, dynamic: bytes, n: int) -> dict[str, Any]:
     """The dynamic build against the shipped model on ``n`` calibration pairs, scored one at a time
     (a dynamic build's scores depend on its batch: the activation ranges are the batch's)."""
-    from haltguard.datasets import DataMissing
+    from haltguard.models.datasets import DataMissing
     from haltguard.models.export import calibration_pairs
     from haltguard.models.scorer import softmax_support
 
@@ -121,7 +121,7 @@ def run(runs: int = 5, model_dir: str | Path | None = None, *, lengths: Sequence
     from haltguard.bench.machine import cpu_info
     from haltguard.models.scorer import OnnxNliScorer, dequantize_weight_only
 
-    d = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+    d = find_model(model_dir)
     out: dict[str, Any] = {"model": str(d), "runs": runs, "cpu": cpu_info(), "ms_per_pair": {}}
     variants = [v for v in ("int8", "fp32") if (d / f"model_{v}.onnx").exists()]
     if "fp32" not in variants:

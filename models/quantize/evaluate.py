@@ -11,11 +11,9 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["evaluate_scores", "balanced_accuracy", "best_threshold", "load_rows", "eval_nli", "auc", "BACKENDS",
-           "DEFAULT_MODEL_DIR"]
+__all__ = ["evaluate_scores", "balanced_accuracy", "best_threshold", "load_rows", "eval_nli", "auc", "BACKENDS"]
 
 BACKENDS = ("onnx-int8", "onnx-fp32", "onnx-fp16", "torch", "heuristic")
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "default"
 
 
 def balanced_accuracy(scores: Sequence[float], labels: Sequence[int], threshold: float) -> float:
@@ -109,16 +107,19 @@ def make_scorer(model: str | Path | None, backend: str) -> Any:
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
     if backend == "heuristic":
-        from haltguard.kernel.heuristic import DEFAULT_THRESHOLD, heuristic_support
+        from haltguard.kernel.scoring import heuristic_document_scorer, heuristic_pair_scores
 
         class _H:
-            threshold = DEFAULT_THRESHOLD
+            documents = heuristic_document_scorer()
+            threshold = documents.point.threshold
 
             def score_many(self, items: Any, batch_size: int = 32, progress: bool = False) -> list[float]:
-                return [heuristic_support(p, h)[0] for p, h in items]
+                return self.documents.score(list(items), heuristic_pair_scores)
 
         return _H()
-    d = Path(model) if model is not None else DEFAULT_MODEL_DIR
+    from haltguard.kernel.resources import model_dir
+
+    d = model_dir(model)
     if backend.startswith("onnx-"):
         from haltguard.models.scorer import OnnxNliScorer
 
@@ -132,7 +133,7 @@ def make_scorer(model: str | Path | None, backend: str) -> Any:
                                 "rebuild with `haltguard train --out DIR --keep-fp32` and use --backend onnx-fp32, or copy "
                                 "its training checkpoint (build/default-train/checkpoint) to DIR/checkpoint, where torch "
                                 "scores at DIR's operating point")
-    return TorchNliScorer(ckpt, **operating_point(d))
+    return TorchNliScorer(ckpt, point=operating_point(d))
 
 
 def eval_nli(data: str | Path, model: str | Path | None = None, backend: str = "onnx-int8",

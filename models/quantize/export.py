@@ -42,7 +42,7 @@ def calibration_pairs(n: int = 96, seed: int = 5) -> list[tuple[str, str]]:
     import csv
     import random
 
-    from haltguard.datasets import data_dir, load_summedits, load_wice_dev
+    from haltguard.models.datasets import data_dir, load_summedits, load_wice_dev
 
     rng = random.Random(seed)
     with open(data_dir() / "nli" / "snli_dev.csv", encoding="utf-8") as fh:
@@ -142,7 +142,9 @@ def export_model(model_dir: str | Path, out_dir: str | Path, *, int8: bool = Tru
     import onnx
     from optimum.onnxruntime import ORTModelForSequenceClassification
 
-    from haltguard.models.scorer import HYPOTHESIS_MODES, OnnxNliScorer, TorchNliScorer, guess_supported_index
+    from haltguard.kernel.scoring import OperatingPoint
+    from haltguard.kernel.windows import HYPOTHESIS_MODES
+    from haltguard.models.scorer import OnnxNliScorer, TorchNliScorer, guess_supported_index
 
     if hypothesis_mode not in HYPOTHESIS_MODES:
         raise ValueError(f"hypothesis_mode must be one of {HYPOTHESIS_MODES}, not {hypothesis_mode!r}")
@@ -203,7 +205,7 @@ def export_model(model_dir: str | Path, out_dir: str | Path, *, int8: bool = Tru
 
     bar.set_description("validate")
     pairs = list(calibration) if calibration is not None else calibration_pairs()
-    torch_sc = TorchNliScorer(src, max_length=max_length, supported_index=supported)
+    torch_sc = TorchNliScorer(src, point=OperatingPoint(max_length=max_length))
     ref_logits = np.concatenate([torch_sc.logits(pairs[i:i + 16]) for i in range(0, len(pairs), 16)])
     scorers = {v: OnnxNliScorer(out, v, max_length=max_length) for v in onnx_files}
     logits = {v: np.concatenate([s.logits(pairs[i:i + 16]) for i in range(0, len(pairs), 16)]) for v, s in scorers.items()}

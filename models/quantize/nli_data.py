@@ -24,7 +24,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from haltguard.datasets import data_dir, load_summedits, load_wice_dev
+from haltguard.models.datasets import data_dir, load_summedits, load_wice_dev
 from haltguard.kernel.sentences import split_sentences
 from haltguard.kernel.windows import premise_chunks
 

@@ -98,7 +98,7 @@ def _best_threshold_for_macro(rows: list[dict[str, Any]], scores: list[float]) -
 # "sentences" (``haltguard export --hypothesis sentences``), for models trained on single sentences.
 RELEASE_MODES = ("whole",)
 
-# number penalties (logits per unsupported number, ``kernel.windows.penalise_unsupported_numbers``) tried with each threshold
+# number penalties (logits per unsupported number, ``kernel.windows.apply_number_penalty``) tried with each threshold
 PENALTIES = (0.0, 0.5, 1.0, 1.5, 2.0)
 
 
@@ -231,14 +231,13 @@ class ScoreMemo:
 
     def score_modes(self, items: Sequence[tuple[str, str]], modes: Sequence[str],
                     number_penalty: float = 0.0) -> dict[str, list[float]]:
-        """End-to-end scores of ``items`` (premise windows, hypothesis units) in each hypothesis mode."""
-        from haltguard.kernel.windows import aggregate_plans, pair_plan, penalise_unsupported_numbers, unique_pairs
+        """End-to-end scores of ``items`` in each hypothesis mode, through the kernel's one scoring path
+        at ``number_penalty`` (pairs shared between modes run once)."""
+        from haltguard.kernel.scoring import DocumentScorer, OperatingPoint
 
-        sc = self.scorer
-        plans = {m: [pair_plan(p, h, sc.count_tokens, sc.max_length, m) for p, h in items] for m in modes}
-        self.score_pairs(unique_pairs([plan for ps in plans.values() for plan in ps]))
-        return {m: penalise_unsupported_numbers(aggregate_plans(ps, self.probs), items, number_penalty)
-                for m, ps in plans.items()}
+        point = getattr(self.scorer, "point", None) or OperatingPoint(max_length=self.scorer.max_length)
+        docs = DocumentScorer(self.scorer.count_tokens, point.replace(number_penalty=number_penalty))
+        return {m: docs.score(items, self.score_pairs, m) for m in modes}
 
 
 def release_memos(out: Path) -> dict[str, ScoreMemo]:

@@ -1,15 +1,10 @@
 """NLI scoring with an exported model: P(supported | premise, hypothesis).
 
-One implementation for every consumer (export validation, `haltguard eval nli`, the
-benchmarks and, later, the host): it tokenises with the kernel's WordPiece when the model
-uses a BERT vocab (so host and browser produce identical ids) or with the checkpoint's own
-tokenizer otherwise, splits premises longer than the window into overlapping sentence
-windows and takes the maximum support over them. Models whose manifest says so also judge a
-multi-sentence hypothesis (a summary, an answer) one sentence at a time and take the
-minimum: one unsupported sentence makes the whole text unsupported, and each sentence meets
-the model at the granularity it was trained on. The manifest's ``number_penalty`` (chosen
-with the threshold on dev) then lowers the support of a hypothesis stating numbers its
-premise never does.
+These classes only turn token pairs into P(supported): they tokenise with the kernel's
+WordPiece when the model uses an uncased BERT vocab (so host and browser produce identical
+ids) or with the checkpoint's own tokenizer otherwise, and run ONNX Runtime or PyTorch.
+Planning premise windows, aggregating and the number penalty are the kernel's one scoring
+path (``haltguard.kernel.scoring``), at the operating point read from the model's manifest.
 """
 
 from __future__ import annotations
@@ -18,14 +13,10 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-# the pairing itself is pure Python in the kernel, so the browser worker pairs exactly alike
-from haltguard.kernel.windows import (HYPOTHESIS_MODES, aggregate, aggregate_plans, hypothesis_units,
-                                      manifest_operating_point, pair_plan, penalise_unsupported_numbers,
-                                      premise_chunks, unique_pairs)
+from haltguard.kernel.scoring import DocumentScorer, OperatingPoint, read_manifest, softmax_support
 
 __all__ = ["OnnxNliScorer", "TorchNliScorer", "kernel_tokenizer", "kernel_tokenizer_mismatch", "operating_point",
-           "softmax_support", "premise_chunks", "dequantize_weight_only", "hypothesis_units", "pair_plan", "aggregate",
-           "HYPOTHESIS_MODES"]
+           "dequantize_weight_only"]
 
 
 def kernel_tokenizer(model_dir: str | Path) -> tuple[Any, str | None]:
@@ -83,19 +74,30 @@ def _spec_mismatch(d: Path) -> str | None:
     return None
 
 
-def softmax_support(logits: Any, supported_index: int) -> list[float]:
-    import numpy as np
-
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return (e[:, supported_index] / e.sum(axis=-1)).tolist()
-
-
 class _Base:
     manifest: dict[str, Any]
-    max_length: int
-    supported_index: int
+    point: OperatingPoint
+    documents: DocumentScorer
+
+    @property
+    def max_length(self) -> int:
+        return self.point.max_length
+
+    @property
+    def threshold(self) -> float:
+        return self.point.threshold
+
+    @property
+    def number_penalty(self) -> float:
+        return self.point.number_penalty
+
+    @property
+    def hypothesis_mode(self) -> str:
+        return self.point.hypothesis_mode
+
+    @property
+    def supported_index(self) -> int:
+        return self.point.supported_index
 
     def _tokenizer_setup(self, model_dir: Path) -> None:
         self._wp, why = kernel_tokenizer(model_dir)  # built once: the check and the tokenizer are one read
@@ -144,26 +146,28 @@ class _Base:
             starts = tqdm(starts, desc="score", unit="batch", leave=False)
         for i in starts:
             ids = order[i:i + batch_size]
-            for j, v in zip(ids, softmax_support(self.logits([pairs[j] for j in ids]), self.supported_index)):
+            for j, v in zip(ids, softmax_support(self.logits([pairs[j] for j in ids]).tolist(), self.supported_index)):
                 out[j] = v
         return out
 
-    hypothesis_mode: str = "whole"
-    number_penalty: float = 0.0
+    def _setup_documents(self) -> None:
+        self.documents = DocumentScorer(self.count_tokens, self.point)
+
+    def set_point(self, point: OperatingPoint) -> None:
+        """Score at another operating point from now on (a release trying thresholds and penalties)."""
+        self.point = point
+        self._setup_documents()
 
     def plan(self, premise: str, hypothesis: str) -> list[list[tuple[str, str]]]:
-        return pair_plan(premise, hypothesis, self.count_tokens, self.max_length, self.hypothesis_mode)
+        return self.documents.plan(premise, hypothesis)
 
     def score(self, premise: str, hypothesis: str) -> float:
-        """Support of the pair (long premises are chunked, never cut off; see ``aggregate``)."""
+        """Support of the pair (long premises are windowed, never cut off; see ``kernel.scoring``)."""
         return self.score_many([(premise, hypothesis)])[0]
 
     def score_many(self, items: Iterable[tuple[str, str]], batch_size: int = 32, progress: bool = False) -> list[float]:
-        items = list(items)
-        plans = [self.plan(p, h) for p, h in items]
-        flat = unique_pairs(plans)
-        supports = aggregate_plans(plans, dict(zip(flat, self.score_pairs(flat, batch_size, progress))))
-        return penalise_unsupported_numbers(supports, items, self.number_penalty)
+        """Support per (premise, hypothesis), through the kernel's one scoring path."""
+        return self.documents.score(list(items), lambda pairs: self.score_pairs(pairs, batch_size, progress))
 
 
 def dequantize_weight_only(model: Any) -> bytes | None:
@@ -222,19 +226,15 @@ class OnnxNliScorer(_Base):
         import onnxruntime as ort
 
         d = Path(model_dir)
-        mpath = d / "manifest.json"
-        if not mpath.exists():
-            raise FileNotFoundError(f"{mpath} not found: export the model with `haltguard export` first")
-        self.manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        self.manifest = read_manifest(d)
         files = self.manifest["onnx"]
         if variant not in files:
             raise ValueError(f"{d} has no {variant} model (has: {', '.join(files)})")
         self.variant = variant
-        self.max_length = max_length or int(self.manifest["max_length"])
-        self.supported_index = int(self.manifest["supported_index"])
-        self.threshold = float(self.manifest.get("threshold", 0.5))
-        self.hypothesis_mode = hypothesis_mode or str(self.manifest.get("hypothesis", "whole"))
-        self.number_penalty = float(self.manifest.get("number_penalty", 0.0) if number_penalty is None else number_penalty)
+        point = OperatingPoint.from_manifest(self.manifest)
+        changes: dict[str, Any] = {k: v for k, v in (("max_length", max_length), ("hypothesis_mode", hypothesis_mode),
+                                                     ("number_penalty", number_penalty)) if v is not None}
+        self.point = point.replace(**changes) if changes else point
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads
@@ -247,6 +247,7 @@ class OnnxNliScorer(_Base):
         self.session = ort.InferenceSession(source, so, providers=list(providers or ["CPUExecutionProvider"]))
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._tokenizer_setup(d)
+        self._setup_documents()
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> Any:
         feed = {k: v for k, v in self.encode_batch(pairs).items() if k in self._inputs}
@@ -257,8 +258,7 @@ class TorchNliScorer(_Base):
     """Full-precision PyTorch scorer for a Hugging Face checkpoint folder."""
 
     def __init__(self, model_dir: str | Path, *, device: str = "cpu", dtype: str = "float32",
-                 max_length: int = 256, supported_index: int | None = None, threshold: float = 0.5,
-                 hypothesis_mode: str = "whole", number_penalty: float = 0.0) -> None:
+                 point: OperatingPoint | None = None) -> None:
         import torch
         from transformers import AutoModelForSequenceClassification
 
@@ -267,13 +267,11 @@ class TorchNliScorer(_Base):
         if dtype == "float16":
             self.model = self.model.half()
         self.device = device
-        self.max_length = max_length
-        self.supported_index = supported_index if supported_index is not None else guess_supported_index(self.model.config)
-        self.threshold = threshold
-        self.hypothesis_mode = hypothesis_mode
-        self.number_penalty = number_penalty
+        # the release's operating point, but the supported label as this checkpoint names it
+        self.point = (point or OperatingPoint()).replace(supported_index=guess_supported_index(self.model.config))
         self.manifest = {}
         self._tokenizer_setup(d)
+        self._setup_documents()
         self._torch = torch
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> Any:
@@ -285,12 +283,11 @@ class TorchNliScorer(_Base):
             return self.model(**feed).logits.float().cpu().numpy()
 
 
-def operating_point(release_dir: str | Path) -> dict[str, Any]:
-    """The window, hypothesis mode, number penalty and threshold of ``release_dir/manifest.json``
-    (defaults where there is none), as scorer keyword arguments: full-precision weights must be
-    scored exactly as the int8 model was when the release chose them together."""
-    path = Path(release_dir) / "manifest.json"
-    return manifest_operating_point(json.loads(path.read_text(encoding="utf-8")) if path.exists() else {})
+def operating_point(release_dir: str | Path) -> OperatingPoint:
+    """The operating point of ``release_dir/manifest.json`` (defaults where there is none):
+    full-precision weights must be scored exactly as the int8 model was when the release chose them."""
+    d = Path(release_dir)
+    return OperatingPoint.from_manifest(read_manifest(d)) if (d / "manifest.json").exists() else OperatingPoint()
 
 
 def guess_supported_index(config: Any) -> int:

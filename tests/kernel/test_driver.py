@@ -6,6 +6,7 @@ from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.demo import ANSWER, CONTEXT, demo_tokens
 from haltguard.kernel.driver import ClaimStream
 from haltguard.kernel.heuristic import heuristic_support
+from haltguard.kernel.scoring import heuristic_document_scorer
 from haltguard.testing import run_coroutine
 
 CFG = {"hard_limit": 0.2, "soft_limit": 0.45, "window": None, "trend": None, "cadence": {"mode": "sentence"}}
@@ -18,7 +19,7 @@ async def lexical(pairs):
 
 def _run(tokens, config=CFG):
     async def go():
-        s = ClaimStream(lexical, 0.28, CONTEXT, HaltConfig.from_dict(config))
+        s = ClaimStream(heuristic_document_scorer(0.28), lexical, CONTEXT, HaltConfig.from_dict(config))
         frames = []
         for t in tokens:
             frames += await s.feed(t)
@@ -52,7 +53,7 @@ def test_scorer_failure_fails_closed():
         raise RuntimeError("model crashed")
 
     async def go():
-        s = ClaimStream(broken, 0.5, CONTEXT, HaltConfig.from_dict(CFG))
+        s = ClaimStream(heuristic_document_scorer(0.5), broken, CONTEXT, HaltConfig.from_dict(CFG))
         frames = []
         for t in demo_tokens("The tower is tall. It is in Paris."):
             frames += await s.feed(t)

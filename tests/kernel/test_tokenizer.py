@@ -12,7 +12,7 @@ import pytest
 
 tokenizers = pytest.importorskip("tokenizers", reason="models extra not installed (scripts/setup.sh installs it)")
 
-from haltguard.datasets import data_dir  # noqa: E402
+from haltguard.kernel.resources import data_dir  # noqa: E402
 from haltguard.kernel.tokenizer import TruncationError, WordPieceTokenizer  # noqa: E402
 
 

@@ -9,8 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from haltguard.kernel.heuristic import unsupported_numbers
-from haltguard.kernel.windows import (NUMBERS_COUNTED, aggregate, hypothesis_units, pair_plan,
-                                      penalise_unsupported_numbers, premise_chunks)
+from haltguard.kernel.windows import NUMBERS_COUNTED, hypothesis_units, penalise_unsupported_numbers, premise_chunks
 
 
 def count_words(text: str) -> int:
@@ -25,21 +24,6 @@ def test_hypothesis_units():
     assert hypothesis_units("Yes. No.", "sentences") == ["Yes. No."]
     with pytest.raises(ValueError, match="hypothesis mode"):
         hypothesis_units(text, "words")
-
-
-def test_pair_plan_windows_each_unit():
-    premise = " ".join(f"Sentence number {i} is here." for i in range(30))
-    plan = pair_plan(premise, "Sentence number 3 is here. Sentence number 29 is here.", count_words, 40, "sentences")
-    assert [len({h for _, h in unit}) for unit in plan] == [1, 1]
-    for unit in plan:
-        windows = [w for w, _ in unit]
-        assert windows == premise_chunks(premise, unit[0][1], count_words, 40) and len(windows) > 3
-    assert pair_plan("Short premise.", "A b c.", count_words, 40) == [[("Short premise.", "A b c.")]]
-
-
-def test_aggregate_is_weakest_unit_by_best_window():
-    assert aggregate([[0.1, 0.9, 0.3], [0.2, 0.6]]) == 0.6
-    assert aggregate([[0.4]]) == 0.4
 
 
 def _logit(p: float) -> float:
@@ -75,13 +59,3 @@ def test_number_penalty_only_lowers_and_grows_with_the_penalty(rows, a, b):
         assert 0.0 <= t <= w <= s
         if not unsupported_numbers(p, h):
             assert w == t == s
-
-
-def test_manifest_operating_point_reads_every_field_and_defaults_the_rest():
-    from haltguard.kernel.windows import manifest_operating_point
-
-    assert manifest_operating_point({}) == {"max_length": 256, "threshold": 0.5, "hypothesis_mode": "whole",
-                                            "number_penalty": 0.0}
-    got = manifest_operating_point({"max_length": "160", "threshold": 0.47, "hypothesis": "sentences",
-                                    "number_penalty": 1, "labels": {}})
-    assert got == {"max_length": 160, "threshold": 0.47, "hypothesis_mode": "sentences", "number_penalty": 1.0}

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from haltguard.models.evaluate import DEFAULT_MODEL_DIR, auc, eval_nli, evaluate_scores, load_rows
+from haltguard.kernel.resources import model_dir
+from haltguard.models.evaluate import auc, eval_nli, evaluate_scores, load_rows
+
+DEFAULT_MODEL_DIR = model_dir()
 
 BIN = Path(sys.executable).parent / "haltguard"
 
@@ -93,7 +96,7 @@ def test_long_premises_are_chunked_not_cut():
     sc = OnnxNliScorer(DEFAULT_MODEL_DIR, "int8", max_length=64)
     filler = " ".join(f"Sentence number {i} talks about something unrelated to towers." for i in range(40))
     premise = filler + " The Eiffel Tower is 330 metres tall."
-    from haltguard.models.scorer import premise_chunks
+    from haltguard.kernel.windows import premise_chunks
 
     chunks = premise_chunks(premise, "The tower is 330 metres tall.", sc.count_tokens, 64)
     assert len(chunks) > 5 and "330 metres" in chunks[-1]
@@ -167,7 +170,7 @@ def test_torch_backend_scores_at_the_manifest_operating_point(tmp_path):
     assert (sc.threshold, sc.max_length, sc.hypothesis_mode, sc.number_penalty) == (0.42, 48, "sentences", 1.0)
     premise = "the cat sat on the mat . " * 3
     _, invented = sc.score_many([(premise, "the cat sat ."), (premise, "the cat sat 3 .")])
-    sc.number_penalty = 0.0
+    sc.set_point(sc.point.replace(number_penalty=0.0))
     assert sc.score_many([(premise, "the cat sat 3 .")])[0] > invented
 
 

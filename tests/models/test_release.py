@@ -159,7 +159,8 @@ class _CountingScorer:
 
 
 def test_score_memo_scores_each_pair_once_and_aggregates_like_the_scorer():
-    from haltguard.kernel.windows import aggregate_plans, pair_plan, penalise_unsupported_numbers
+    from haltguard.kernel.scoring import DocumentScorer, OperatingPoint
+    from haltguard.kernel.windows import penalise_unsupported_numbers
 
     doc = " ".join(f"Sentence number {i} talks about item {i} at length here." for i in range(12))
     items = [(doc, "Item 3 is here. Item 7 is there."), (doc, "Item 5 is described."), ("A short premise.", "Short."),
@@ -167,10 +168,13 @@ def test_score_memo_scores_each_pair_once_and_aggregates_like_the_scorer():
     sc = _CountingScorer()
     memo = ScoreMemo(sc)
     got = memo.score_modes(items, ("whole", "sentences"))
-    for mode in ("whole", "sentences"):  # what the scorer's own score_many computes, one mode at a time
-        plans = [pair_plan(p, h, sc.count_tokens, sc.max_length, mode) for p, h in items]
-        direct = dict(zip(pairs := sorted({x for pl in plans for u in pl for x in u}), _CountingScorer().score_pairs(pairs)))
-        assert got[mode] == aggregate_plans(plans, direct)
+    docs = DocumentScorer(sc.count_tokens, OperatingPoint(max_length=sc.max_length))
+
+    def pair_plan(p, h, _count, _length, mode):
+        return docs.plan(p, h, mode)
+
+    for mode in ("whole", "sentences"):  # what the kernel's scoring path computes, one mode at a time
+        assert got[mode] == docs.score(items, _CountingScorer().score_pairs, mode)
         penalised = memo.score_modes(items, [mode], 1.0)[mode]
         assert penalised == penalise_unsupported_numbers(got[mode], items, 1.0)
         assert penalised[:3] == got[mode][:3] and penalised[3] < got[mode][3]

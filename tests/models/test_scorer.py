@@ -1,4 +1,4 @@
-"""A scorer pairs and aggregates through haltguard.kernel.windows (tested in tests/kernel)."""
+"""A model scorer pairs and aggregates through the kernel's one scoring path (haltguard.kernel.scoring)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import math
 
 import pytest
 
-from haltguard.models.evaluate import DEFAULT_MODEL_DIR
+from haltguard.kernel.resources import model_dir
+from haltguard.kernel.scoring import OperatingPoint
 from haltguard.models.scorer import _Base
+
+DEFAULT_MODEL_DIR = model_dir()
 
 np = pytest.importorskip("numpy")
 
@@ -15,18 +18,17 @@ np = pytest.importorskip("numpy")
 class _VerbatimScorer(_Base):
     """Support 0.9 when the hypothesis occurs verbatim in the premise window, else 0.1."""
 
-    supported_index = 1
-
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, number_penalty: float = 0.0) -> None:
         self._tokenizer_setup(DEFAULT_MODEL_DIR)
-        self.max_length, self.hypothesis_mode, self.calls = 48, mode, []
+        self.point = OperatingPoint(max_length=48, hypothesis_mode=mode, number_penalty=number_penalty)
+        self._setup_documents()
+        self.calls = []
 
     def logits(self, pairs):
         self.calls += list(pairs)
         return np.array([[0.0, math.log(9)] if h in p else [0.0, -math.log(9)] for p, h in pairs])
 
 
-@pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "vocab.txt").exists(), reason="default model not built")
 def test_score_many_takes_min_over_sentences_max_over_windows():
     premise = " ".join(f"Fact {i} says the river is {i} metres deep." for i in range(20))
     good = "Fact 2 says the river is 2 metres deep. Fact 17 says the river is 17 metres deep."
@@ -40,13 +42,11 @@ def test_score_many_takes_min_over_sentences_max_over_windows():
     assert by_sentence.score(premise, bad) == pytest.approx(0.1)
 
 
-@pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "vocab.txt").exists(), reason="default model not built")
 def test_number_penalty_counts_numbers_the_whole_premise_never_states():
     premise = " ".join(f"Fact {i} says the river is {i} metres deep." for i in range(20))
     stated_elsewhere = "Fact 2 says the river is 17 metres deep."  # 17 is in another window: no penalty
     invented = "Fact 2 says the river is 71 metres deep."
-    sc = _VerbatimScorer("whole")
-    sc.number_penalty = 2.0
+    sc = _VerbatimScorer("whole", number_penalty=2.0)
     plain, other, new = sc.score_many([(premise, "Fact 2 says the river is 2 metres deep."),
                                        (premise, stated_elsewhere), (premise, invented)])
     assert plain == pytest.approx(0.9) and other == pytest.approx(0.1)
@@ -56,8 +56,6 @@ def test_number_penalty_counts_numbers_the_whole_premise_never_states():
 def test_onnx_scorer_reads_the_number_penalty_from_its_manifest():
     from haltguard.models.scorer import OnnxNliScorer
 
-    if not (DEFAULT_MODEL_DIR / "manifest.json").exists():
-        pytest.skip("default model not built")
     import json
 
     want = float(json.loads((DEFAULT_MODEL_DIR / "manifest.json").read_text()).get("number_penalty", 0.0))

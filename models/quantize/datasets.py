@@ -1,30 +1,17 @@
 """Loaders for the labelled text in ../shared/data (never copied into the repository).
 
-The data folder is found from ``HALTGUARD_DATA`` or, by default, ``../shared/data`` next to
-the repository root. Each loader yields plain ``{"premise", "hypothesis", "label"}`` rows
+The data folder is found by ``haltguard.kernel.resources.data_dir`` (``HALTGUARD_DATA`` or,
+in a checkout, ``../shared/data`` beside it). Each loader yields plain ``{"premise", "hypothesis", "label"}`` rows
 with label 1 = supported/entailed and 0 = not, the shape ``haltguard eval nli`` reads.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
+
+from haltguard.kernel.resources import DataMissing, data_dir
 
 __all__ = ["data_dir", "load_wice_dev", "load_summedits", "DataMissing"]
-
-_REPO = Path(__file__).resolve().parent.parent
-
-
-class DataMissing(FileNotFoundError):
-    """The shared data folder (or one of its files) is not where it should be."""
-
-
-def data_dir() -> Path:
-    d = Path(os.environ.get("HALTGUARD_DATA", _REPO.parent / "shared" / "data"))
-    if not d.is_dir():
-        raise DataMissing(f"data folder {d} not found; set HALTGUARD_DATA to the shared data folder")
-    return d
 
 
 def load_wice_dev() -> list[dict]:

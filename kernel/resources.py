@@ -1,0 +1,143 @@
+"""Where the model, the data and the browser bundle are: found the same way by every caller.
+
+The host, ``haltguard eval``/``train``/``bundle``, the benchmarks and the Python API all ask
+here, so an installed package and a source checkout behave alike and a missing piece is
+reported with what to install instead of a silent fallback. The order is always:
+
+1. an explicit argument (a config field, a ``--model`` flag);
+2. the environment (``HALTGUARD_MODEL``, ``HALTGUARD_DATA``, ``HALTGUARD_BUNDLE``);
+3. an installed distribution (the ``haltguard-model-default`` wheel for the model);
+4. the source checkout this module was imported from (development);
+5. a :class:`ResourceMissing` error that says what to install or set.
+
+Standard library only (it lives in the kernel, the bottom layer every other part may import);
+in Pyodide the page hands the worker its files, so nothing here runs there.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+__all__ = ["ResourceMissing", "DataMissing", "ModelLocation", "locate_model", "model_dir", "data_dir",
+           "bundle_dir", "checkout_root", "MODEL_PACKAGE", "ENV_MODEL", "ENV_DATA", "ENV_BUNDLE"]
+
+ENV_MODEL = "HALTGUARD_MODEL"
+ENV_DATA = "HALTGUARD_DATA"
+ENV_BUNDLE = "HALTGUARD_BUNDLE"
+# the import name of the default model's own distribution (models/package/ builds it)
+MODEL_PACKAGE = "haltguard_model_default"
+_INSTALL_HINT = ("pip install 'haltguard[server]' (it brings the haltguard-model-default wheel), "
+                 f"set {ENV_MODEL} to an exported model folder, or pass the folder explicitly")
+
+
+class ResourceMissing(FileNotFoundError):
+    """A model, data or bundle folder that is not where any lookup step expected it."""
+
+
+class DataMissing(ResourceMissing):
+    """The shared data folder (or one of its files) is not where it should be."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelLocation:
+    """A model folder and which lookup step found it (``explicit``, ``env``, ``installed``, ``checkout``)."""
+
+    path: Path
+    source: str
+
+
+def checkout_root() -> Path | None:
+    """The source checkout this package runs from, or None for an installed package.
+
+    Recognised by the design-card layout itself (the kernel's own build file next to the
+    project's), never by the folder merely existing: an installed wheel's parent folder is
+    site-packages, where ``models/default`` must not be looked up.
+    """
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "kernel" / "pyproject.toml").is_file():
+        return root
+    return None
+
+
+def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if env is None else env
+
+
+def _is_model(d: Path) -> bool:
+    return (d / "manifest.json").is_file()
+
+
+def _installed_model() -> Path | None:
+    try:
+        spec = importlib.util.find_spec(MODEL_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    d = Path(next(iter(spec.submodule_search_locations)))
+    return d if _is_model(d) else None
+
+
+def locate_model(explicit: str | os.PathLike[str] | None = None, *,
+                 env: Mapping[str, str] | None = None) -> ModelLocation:
+    """The model folder (one with ``manifest.json``) and where it was found."""
+    if explicit is not None:
+        d = Path(explicit)
+        if not _is_model(d):
+            raise ResourceMissing(f"model folder {d} has no manifest.json (export one with `haltguard export`)")
+        return ModelLocation(d, "explicit")
+    given = _env(env).get(ENV_MODEL)
+    if given:
+        d = Path(given)
+        if not _is_model(d):
+            raise ResourceMissing(f"{ENV_MODEL}={given} has no manifest.json")
+        return ModelLocation(d, "env")
+    installed = _installed_model()
+    if installed is not None:
+        return ModelLocation(installed, "installed")
+    root = checkout_root()
+    if root is not None and _is_model(root / "models" / "default"):
+        return ModelLocation(root / "models" / "default", "checkout")
+    raise ResourceMissing(f"no model found: {_INSTALL_HINT}")
+
+
+def model_dir(explicit: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> Path:
+    """The model folder only (see :func:`locate_model`)."""
+    return locate_model(explicit, env=env).path
+
+
+def data_dir(explicit: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> Path:
+    """The labelled data folder (``../shared/data`` beside a checkout, or ``HALTGUARD_DATA``).
+
+    Data is never packaged: training and evaluation read it from where it lies.
+    """
+    given = explicit if explicit is not None else _env(env).get(ENV_DATA)
+    if given:
+        d = Path(given)
+    else:
+        root = checkout_root()
+        d = root.parent / "shared" / "data" if root is not None else Path("shared") / "data"
+    if not d.is_dir():
+        raise DataMissing(f"data folder {d} not found; set {ENV_DATA} to the shared data folder")
+    return d
+
+
+def bundle_dir(explicit: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> Path:
+    """Where ``haltguard bundle`` writes the browser bundle and the host serves it from.
+
+    A checkout keeps it in ``build/wasm-bundle``; an installed package in the user's cache
+    (``$XDG_CACHE_HOME/haltguard/wasm-bundle``), so both commands agree without a flag.
+    """
+    e = _env(env)
+    given = explicit if explicit is not None else e.get(ENV_BUNDLE)
+    if given:
+        return Path(given)
+    root = checkout_root()
+    if root is not None:
+        return root / "build" / "wasm-bundle"
+    cache = Path(e.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "haltguard" / "wasm-bundle"

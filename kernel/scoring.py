@@ -1,0 +1,228 @@
+"""The one scoring path: a model's operating point, and "plan → unique pairs → score → aggregate → penalties".
+
+Every caller that turns text into a support score goes through :class:`DocumentScorer`: the
+host's ``/v1/score``, ``/v1/review`` and WebSocket streams, ``haltguard eval nli``, the model
+release, the Python API and the browser worker. They differ only in the callable that scores
+token pairs (onnxruntime, PyTorch, onnxruntime-web, the heuristic), so the same sentence gets
+the same number on every path. The pieces (premise windows, hypothesis units, the number
+penalty) are ``haltguard.kernel.windows``; the operating point they run at is read from the
+model's manifest here and nowhere else.
+
+Support of a hypothesis against one or more premises: each hypothesis unit (the whole text,
+or each sentence when the manifest says ``"hypothesis": "sentences"``) takes its best window
+over every premise; the weakest unit counts; then ``number_penalty`` logits come off per
+number the hypothesis states and no premise does. A claim is ``supported`` at or above the
+threshold, ``contradicted`` below it when it states such numbers, else ``unsupported``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Mapping, Sequence
+
+from haltguard.kernel.heuristic import unsupported_numbers
+from haltguard.kernel.windows import HYPOTHESIS_MODES, NUMBERS_COUNTED, apply_number_penalty, hypothesis_units, premise_chunks
+
+__all__ = ["OperatingPoint", "read_manifest", "DocumentScorer", "Judgement", "Pair", "Premises",
+           "SyncPairScorer", "AsyncPairScorer", "verdict_of", "softmax_support",
+           "heuristic_pair_scores", "heuristic_document_scorer"]
+
+Pair = tuple[str, str]
+Premises = str | Sequence[str]
+SyncPairScorer = Callable[[Sequence[Pair]], Sequence[float]]
+AsyncPairScorer = Callable[[Sequence[Pair]], Awaitable[Sequence[float]]]
+# token counts memoised per scorer: a stream judges many claims against one long context
+_COUNT_MEMO = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class OperatingPoint:
+    """How a release scores: chosen together on dev data, so every scorer of it must use all of it."""
+
+    max_length: int = 256
+    threshold: float = 0.5
+    hypothesis_mode: str = "whole"
+    number_penalty: float = 0.0
+    supported_index: int = 1
+
+    def __post_init__(self) -> None:
+        if self.hypothesis_mode not in HYPOTHESIS_MODES:
+            raise ValueError(f"hypothesis mode must be one of {HYPOTHESIS_MODES}, not {self.hypothesis_mode!r}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold must be within [0, 1], not {self.threshold}")
+        if self.max_length < 8:
+            raise ValueError(f"max_length must be >= 8, not {self.max_length}")
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any]) -> "OperatingPoint":
+        """The manifest's fields (``max_length``, ``threshold``, ``hypothesis``, ``number_penalty``,
+        ``supported_index``); defaults where it has none."""
+        return cls(max_length=int(manifest.get("max_length", 256)), threshold=float(manifest.get("threshold", 0.5)),
+                   hypothesis_mode=str(manifest.get("hypothesis", "whole")),
+                   number_penalty=float(manifest.get("number_penalty", 0.0)),
+                   supported_index=int(manifest.get("supported_index", 1)))
+
+    def replace(self, **changes: Any) -> "OperatingPoint":
+        return OperatingPoint(**{**self.to_dict(), **changes})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"max_length": self.max_length, "threshold": self.threshold, "hypothesis_mode": self.hypothesis_mode,
+                "number_penalty": self.number_penalty, "supported_index": self.supported_index}
+
+
+def read_manifest(model_dir: str | Path) -> dict[str, Any]:
+    """``model_dir/manifest.json`` as a dict: the one place a model manifest is parsed."""
+    path = Path(model_dir) / "manifest.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} not found: export the model with `haltguard export` first") from None
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a JSON object")
+    return data
+
+
+def softmax_support(logits: Sequence[Sequence[float]], supported_index: int) -> list[float]:
+    """P(supported) per row of logits (pure Python: the browser worker and tests use it as is)."""
+    out = []
+    for row in logits:
+        m = max(row)
+        e = [math.exp(z - m) for z in row]
+        out.append(e[supported_index] / sum(e))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """Support of one hypothesis, and what decided it."""
+
+    support: float
+    model_support: float  # before the number penalty
+    premise_index: int  # which premise held the deciding window (-1: none)
+    window: str  # the deciding window: the weakest unit's best
+    window_support: float
+    numbers: tuple[str, ...] = field(default_factory=tuple)  # stated by the hypothesis, by no premise
+
+
+def verdict_of(j: Judgement, threshold: float) -> str:
+    if j.support >= threshold:
+        return "supported"
+    return "contradicted" if j.numbers else "unsupported"
+
+
+@dataclass(slots=True)
+class _Plan:
+    premises: tuple[str, ...]
+    hypothesis: str
+    units: list[list[tuple[int, Pair]]]  # per unit: (premise index, (window, unit)) pairs
+
+
+class DocumentScorer:
+    """Plans, aggregates and penalises at one operating point; the caller supplies pair scores.
+
+    ``count_tokens`` is the model's tokenizer length (windows must fit its ``max_length``); a
+    model-free scorer passes a word count and a very large ``max_length``.
+    """
+
+    def __init__(self, count_tokens: Callable[[str], int], point: OperatingPoint) -> None:
+        self.point = point
+        self._count = count_tokens
+        self._memo: dict[str, int] = {}
+
+    def count_tokens(self, text: str) -> int:
+        n = self._memo.get(text)
+        if n is None:
+            n = self._count(text)
+            if len(self._memo) >= _COUNT_MEMO:
+                self._memo.clear()
+            self._memo[text] = n
+        return n
+
+    # --- plan ------------------------------------------------------------------------------
+    def plan(self, premises: Premises, hypothesis: str, mode: str | None = None) -> list[list[Pair]]:
+        """For each hypothesis unit, the (window, unit) pairs the model scores (all premises' windows)."""
+        return [[pr for _, pr in unit] for unit in self._plan(premises, hypothesis, mode).units]
+
+    def _plan(self, premises: Premises, hypothesis: str, mode: str | None) -> _Plan:
+        ps = (premises,) if isinstance(premises, str) else tuple(premises)
+        units = []
+        for u in hypothesis_units(hypothesis, mode or self.point.hypothesis_mode):
+            units.append([(i, (w, u)) for i, p in enumerate(ps)
+                          for w in premise_chunks(p, u, self.count_tokens, self.point.max_length)])
+        return _Plan(ps, hypothesis, units)
+
+    def prepare(self, items: Sequence[tuple[Premises, str]], mode: str | None = None) -> tuple[list[_Plan], list[Pair]]:
+        """The plans, and every pair they need once, shortest first (batches pad to their longest)."""
+        plans = [self._plan(p, h, mode) for p, h in items]
+        flat = sorted({pr for plan in plans for unit in plan.units for _, pr in unit},
+                      key=lambda pr: (len(pr[0]) + len(pr[1]), pr))
+        return plans, flat
+
+    # --- aggregate + penalise -----------------------------------------------------------------
+    def finish(self, plans: Sequence[_Plan], probs: Mapping[Pair, float]) -> list[Judgement]:
+        out = []
+        for plan in plans:
+            weakest: tuple[float, int, str] | None = None
+            for unit in plan.units:
+                best: tuple[float, int, str] | None = None
+                for i, pr in unit:
+                    s = float(probs[pr])
+                    if best is None or s > best[0]:
+                        best = (s, i, pr[0])
+                if best is not None and (weakest is None or best[0] < weakest[0]):
+                    weakest = best
+            model = weakest[0] if weakest else 0.0
+            nums = tuple(unsupported_numbers("\n".join(plan.premises), plan.hypothesis))
+            penalised = apply_number_penalty([model], [min(len(nums), NUMBERS_COUNTED)], self.point.number_penalty)[0]
+            out.append(Judgement(support=penalised, model_support=model, premise_index=weakest[1] if weakest else -1,
+                                 window=weakest[2] if weakest else "", window_support=model, numbers=nums))
+        return out
+
+    # --- the whole path, sync and async -------------------------------------------------------
+    def judge(self, items: Sequence[tuple[Premises, str]], score_pairs: SyncPairScorer,
+              mode: str | None = None) -> list[Judgement]:
+        plans, flat = self.prepare(items, mode)
+        return self.finish(plans, dict(zip(flat, score_pairs(flat)))) if flat else self.finish(plans, {})
+
+    async def ajudge(self, items: Sequence[tuple[Premises, str]], score_pairs: AsyncPairScorer,
+                     mode: str | None = None) -> list[Judgement]:
+        plans, flat = self.prepare(items, mode)
+        return self.finish(plans, dict(zip(flat, await score_pairs(flat)))) if flat else self.finish(plans, {})
+
+    def score(self, items: Sequence[tuple[Premises, str]], score_pairs: SyncPairScorer,
+              mode: str | None = None) -> list[float]:
+        return [j.support for j in self.judge(items, score_pairs, mode)]
+
+    async def ascore(self, items: Sequence[tuple[Premises, str]], score_pairs: AsyncPairScorer,
+                     mode: str | None = None) -> list[float]:
+        return [j.support for j in await self.ajudge(items, score_pairs, mode)]
+
+    # --- claims ------------------------------------------------------------------------------
+    def claim(self, sentence: str, j: Judgement) -> dict[str, Any]:
+        """The wire shape of one judged claim (review verdicts, stream evidence)."""
+        verdict = verdict_of(j, self.point.threshold)
+        evidence = None if j.premise_index < 0 else {"fact_index": j.premise_index, "chunk": j.window,
+                                                     "support": j.window_support}
+        contradiction = {"numbers": list(j.numbers)} if verdict == "contradicted" else None
+        return {"sentence": sentence, "support": j.support, "verdict": verdict, "evidence": evidence,
+                "contradiction": contradiction}
+
+
+def heuristic_pair_scores(pairs: Sequence[Pair]) -> list[float]:
+    """The model-free pair scorer (the kernel's lexical support): no model, no tokenizer."""
+    from haltguard.kernel.heuristic import heuristic_support
+
+    return [heuristic_support(p, h)[0] for p, h in pairs]
+
+
+def heuristic_document_scorer(threshold: float | None = None) -> DocumentScorer:
+    """A ``DocumentScorer`` for :func:`heuristic_pair_scores`: the premise is never windowed (the
+    heuristic reads any length) and it weighs unsupported numbers itself (no penalty on top)."""
+    from haltguard.kernel.heuristic import DEFAULT_THRESHOLD
+
+    point = OperatingPoint(max_length=1 << 30, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
+    return DocumentScorer(lambda text: len(text.split()), point)
