@@ -210,6 +210,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from haltguard.host.app import create_app
     from haltguard.host.config import ConfigFileError, load_config
+    from haltguard.host.engines import EngineLoadError, load_engine
 
     try:
         config = load_config(args.config)
@@ -219,8 +220,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:  # before the server starts: a model that cannot load stops here with one line
+        engine = load_engine(config.scorer)
+    except EngineLoadError as exc:
+        print(f"haltguard: {exc}", file=sys.stderr)
+        return 2
     try:
-        app = create_app(config)
+        app = create_app(config, engine=engine)
     except ValueError as exc:
         print(f"haltguard: {exc}", file=sys.stderr)
         return 2

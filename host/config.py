@@ -13,8 +13,11 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from haltguard.kernel.driver import DEFAULT_STREAM_HALT
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from haltguard.kernel.config import HaltConfig
+from haltguard.kernel.errors import FieldError
+from haltguard.kernel.presets import DEFAULT_PRESET, PRESETS, resolve_halt
 
 __all__ = ["HostConfig", "ConfigFileError", "load_config", "expand_env", "ALL_SCOPES"]
 
@@ -35,7 +38,8 @@ class ServerConfig(_Strict):
     max_batch_items: int = Field(64, ge=1, description="items per /v1/batch request")
     max_review_pairs: int = Field(4096, ge=1, description="claims x evidence windows one /v1/review may score")
     demo: bool = Field(True, description="serve the browser bundle and demo page at /")
-    bundle_dir: str | None = Field(None, description="built wasm bundle; default: build/wasm-bundle")
+    bundle_dir: str | None = Field(None, description=(
+        "built wasm bundle; default: HALTGUARD_BUNDLE, else build/wasm-bundle in a checkout, else the user cache"))
 
 
 class ApiKey(_Strict):
@@ -95,7 +99,8 @@ class RateLimitConfig(_Strict):
 
 class ScorerConfig(_Strict):
     engine: Literal["onnx", "torch", "heuristic"] = "onnx"
-    model_dir: str | None = Field(None, description="default: the shipped models/default")
+    model_dir: str | None = Field(None, description=(
+        "default: HALTGUARD_MODEL, else the installed haltguard-model-default, else the checkout's models/default"))
     variant: Literal["int8", "fp16", "fp32"] = "int8"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["float32", "float16"] = "float32"
@@ -105,7 +110,9 @@ class ScorerConfig(_Strict):
     max_wait_ms: float = Field(2.0, ge=0)
     cache_size: int = Field(10_000, ge=0)
     cache_ttl_s: float = Field(600.0, gt=0)
-    fallback_heuristic: bool = Field(True, description="use the heuristic scorer when the model cannot load")
+    fallback: Literal["none", "heuristic"] = Field("none", description=(
+        "none: a model that cannot load stops the host with the reason; heuristic: serve the model-free "
+        "scorer instead (reported by /v1/ready)"))
 
 
 class RedisConfig(_Strict):
@@ -136,10 +143,31 @@ class PromptSecurityConfig(_Strict):
     action: Literal["allow", "strip", "block"] | None = None
 
 
-class HaltDefaults(_Strict):
-    """The halt config a /v1/stream client gets when it sends none (kernel HaltConfig dict)."""
+# a validator's message that names a field below its own: "@sub.field: why" (see _format_errors)
+_SUBFIELD = "@"
+assert set(PRESETS) == {"strict", "balanced", "chat"}, "HaltDefaults.preset lists the kernel's presets"
 
-    config: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_STREAM_HALT))
+
+class HaltDefaults(_Strict):
+    """The halt config a /v1/stream client gets when it sends none: a named preset, optionally
+    overridden field by field (``config``: any ``HaltConfig`` fields, validated with the rest)."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    preset: Literal["strict", "balanced", "chat"] = DEFAULT_PRESET
+    config: dict[str, Any] | None = Field(None, description="HaltConfig fields over the preset's")
+
+    @property
+    def resolved(self) -> HaltConfig:
+        return resolve_halt({"preset": self.preset, **(self.config or {})})
+
+    @model_validator(mode="after")
+    def _valid_halt(self) -> "HaltDefaults":
+        try:
+            self.resolved
+        except FieldError as exc:
+            raise ValueError(f"{_SUBFIELD}config.{exc.field}: {exc.why}") from None
+        return self
 
 
 class HostConfig(_Strict):
@@ -203,8 +231,12 @@ def expand_env(value: Any, env: dict[str, str] | None = None) -> Any:
 def _format_errors(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  {loc}: {err['msg']}")
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if msg.startswith(_SUBFIELD) and ": " in msg:  # a nested field the validator named itself
+            sub, msg = msg[len(_SUBFIELD):].split(": ", 1)
+            loc = f"{loc}.{sub}" if loc else sub
+        lines.append(f"  {loc or '(top level)'}: {msg}")
     return "invalid host config:\n" + "\n".join(lines)
 
 

@@ -30,9 +30,10 @@ mimetypes.add_type("text/javascript", ".js")
 
 
 def bundle_dir(config: HostConfig) -> Path:
-    from haltguard.paths import REPO
+    """``server.bundle_dir``, else where ``haltguard bundle`` writes by default (``kernel.resources``)."""
+    from haltguard.kernel.resources import bundle_dir as default_bundle_dir
 
-    return Path(config.server.bundle_dir) if config.server.bundle_dir else REPO / "build" / "wasm-bundle"
+    return default_bundle_dir(config.server.bundle_dir)
 
 
 _NOT_BUILT = """<!doctype html><meta charset=utf-8><title>haltguard</title>

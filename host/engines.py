@@ -1,11 +1,16 @@
 """Scoring engines (ONNX Runtime, PyTorch, heuristic) behind one async service.
 
-The host never re-implements model code: the ONNX and PyTorch engines wrap
-``haltguard.models.scorer`` (the same tokenisation and premise chunking that export
-validation and ``haltguard eval nli`` use), the heuristic engine wraps the kernel's.
-``ScoringService`` adds what a server needs on top: an LRU+TTL cache keyed by hashes of
-(model id, premise, hypothesis), and a micro-batching queue so concurrent requests share
-one forward pass. The model runs on one worker thread, so the event loop never blocks.
+An engine only scores token pairs: the ONNX and PyTorch engines wrap
+``haltguard.models.scorer`` (the tokenisation export validation and ``haltguard eval nli``
+use), the heuristic engine the kernel's lexical score. Planning windows, aggregating and the
+number penalty are the kernel's one scoring path (``haltguard.kernel.scoring``) at the
+engine's operating point, so ``/v1/score``, ``/v1/review``, streams and the browser agree.
+``ScoringService`` adds what a server needs: an LRU+TTL cache keyed by hashes of (model id,
+premise, hypothesis), and a micro-batching queue so concurrent requests share one forward
+pass. The model runs on one worker thread, so the event loop never blocks.
+
+A configured engine that cannot load is an error (``EngineLoadError``), never a silent
+downgrade: the heuristic stands in only when the operator set ``scorer.fallback: heuristic``.
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ import logging
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 from haltguard.host.config import ScorerConfig
+from haltguard.kernel.resources import ResourceMissing, locate_model
+from haltguard.kernel.scoring import DocumentScorer, Judgement, OperatingPoint, Premises
 
 __all__ = ["Engine", "OnnxEngine", "TorchEngine", "HeuristicEngine", "ScoringService", "TTLCache",
-           "load_engine", "cuda_available"]
+           "load_engine", "cuda_available", "EngineLoadError", "LoadedEngine"]
 
 log = logging.getLogger("haltguard.host")
 Pair = tuple[str, str]
@@ -30,14 +38,17 @@ Pair = tuple[str, str]
 
 class Engine(Protocol):
     model_id: str
-    threshold: float
-    max_length: int
-    # logits of support a scored pair loses per number the premise never states (the manifest's)
-    number_penalty: float
+    point: OperatingPoint  # threshold, window, number penalty: the model manifest's
     description: dict[str, Any]
 
+    @property
+    def threshold(self) -> float: ...
+    def count_tokens(self, text: str) -> int: ...
     def score_pairs(self, pairs: Sequence[Pair]) -> list[float]: ...
-    def plan(self, premise: str, hypothesis: str) -> list[list[Pair]]: ...
+
+
+class EngineLoadError(RuntimeError):
+    """The configured engine cannot load; the message is one line saying why."""
 
 
 def cuda_available() -> bool:
@@ -70,18 +81,19 @@ class OnnxEngine:
             raise RuntimeError("scorer.device is cuda but onnxruntime has no CUDAExecutionProvider")
         self._s = OnnxNliScorer(model_dir, variant, threads=threads, providers=providers)
         self.model_id = _model_id(model_dir, variant)
-        self.threshold = threshold if threshold is not None else self._s.threshold
-        self.max_length = self._s.max_length
-        self.number_penalty = self._s.number_penalty
+        self.point = self._s.point if threshold is None else self._s.point.replace(threshold=threshold)
         self.description = {"engine": "onnx", "variant": variant, "providers": self._s.session.get_providers(),
                             "model_dir": str(model_dir)}
 
+    @property
+    def threshold(self) -> float:
+        return self.point.threshold
+
+    def count_tokens(self, text: str) -> int:
+        return self._s.count_tokens(text)
+
     def score_pairs(self, pairs: Sequence[Pair]) -> list[float]:
         return self._s.score_pairs(list(pairs), batch_size=max(1, len(pairs)))
-
-    def plan(self, premise: str, hypothesis: str) -> list[list[Pair]]:
-        """The model's own pairing: premise windows, and hypothesis sentences if its manifest says so."""
-        return self._s.plan(premise, hypothesis)
 
 
 class TorchEngine(OnnxEngine):
@@ -96,51 +108,68 @@ class TorchEngine(OnnxEngine):
         # the int8 model's operating point of the same release: window, mode, number penalty, threshold
         point = operating_point(model_dir)
         if threshold is not None:
-            point["threshold"] = threshold
-        self._s = TorchNliScorer(model_dir, device=dev, dtype=dtype, **point)
+            point = point.replace(threshold=threshold)
+        self._s = TorchNliScorer(model_dir, device=dev, dtype=dtype, point=point)
         self.model_id = _model_id(model_dir, f"torch-{dtype}")
-        self.threshold = self._s.threshold
-        self.max_length = self._s.max_length
-        self.number_penalty = self._s.number_penalty
+        self.point = self._s.point
         self.description = {"engine": "torch", "device": dev, "dtype": dtype, "model_dir": str(model_dir)}
 
 
 class HeuristicEngine:
-    """Model-free fallback: the kernel's lexical support score (no chunking needed)."""
+    """Model-free scorer: the kernel's lexical support (never windowed, no number penalty on top)."""
 
     def __init__(self, threshold: float | None = None) -> None:
-        from haltguard.kernel.heuristic import DEFAULT_THRESHOLD
+        from haltguard.kernel.scoring import heuristic_document_scorer
 
         self.model_id = "heuristic:1"
-        self.threshold = threshold if threshold is not None else DEFAULT_THRESHOLD
-        self.max_length = 1 << 30
-        self.number_penalty = 0.0  # the heuristic weighs unsupported numbers itself
+        self._docs = heuristic_document_scorer(threshold)
+        self.point = self._docs.point
         self.description = {"engine": "heuristic"}
 
+    @property
+    def threshold(self) -> float:
+        return self.point.threshold
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
     def score_pairs(self, pairs: Sequence[Pair]) -> list[float]:
-        from haltguard.kernel.heuristic import heuristic_support
+        from haltguard.kernel.scoring import heuristic_pair_scores
 
-        return [heuristic_support(p, h)[0] for p, h in pairs]
-
-    def plan(self, premise: str, hypothesis: str) -> list[list[Pair]]:
-        return [[(premise, hypothesis)]]
+        return heuristic_pair_scores(pairs)
 
 
-def load_engine(cfg: ScorerConfig, default_model_dir: Path) -> tuple[Engine, str | None]:
-    """The configured engine, or the heuristic with the reason when the model cannot load."""
-    model_dir = Path(cfg.model_dir) if cfg.model_dir else default_model_dir
+@dataclass(frozen=True)
+class LoadedEngine:
+    """An engine and, when it stands in for the configured one, why (``fallback_reason``)."""
+
+    engine: Engine
+    fallback_reason: str | None = None
+    model_source: str | None = None  # which lookup step found the model (kernel.resources)
+
+
+def load_engine(cfg: ScorerConfig, env: dict[str, str] | None = None) -> LoadedEngine:
+    """The configured engine; the heuristic with the reason only when ``scorer.fallback`` is ``heuristic``."""
     if cfg.engine == "heuristic":
-        return HeuristicEngine(cfg.threshold), None
+        return LoadedEngine(HeuristicEngine(cfg.threshold))
+    where = cfg.model_dir or "the default model"
     try:
+        loc = locate_model(cfg.model_dir, env=env)
+        where = str(loc.path)
         if cfg.engine == "onnx":
-            return OnnxEngine(model_dir, cfg.variant, cfg.device, cfg.threads, cfg.threshold), None
-        return TorchEngine(model_dir, cfg.device, cfg.dtype, cfg.threshold), None
-    except Exception as exc:  # noqa: BLE001 - any load failure is reported, then maybe fallen back from
-        reason = f"{cfg.engine} engine failed to load from {model_dir}: {type(exc).__name__}: {exc}"
-        if not cfg.fallback_heuristic:
-            raise RuntimeError(reason) from exc
-        log.error("%s; falling back to the heuristic scorer", reason)
-        return HeuristicEngine(None), reason
+            engine: Engine = OnnxEngine(loc.path, cfg.variant, cfg.device, cfg.threads, cfg.threshold)
+        else:
+            engine = TorchEngine(loc.path, cfg.device, cfg.dtype, cfg.threshold)
+        return LoadedEngine(engine, None, loc.source)
+    except (ImportError, ResourceMissing) as exc:
+        reason = f"{cfg.engine} engine cannot load {where}: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - any load failure is reported in one line
+        reason = f"{cfg.engine} engine failed to load {where}: {type(exc).__name__}: {exc}"
+    reason = " ".join(reason.split())
+    if cfg.fallback != "heuristic":
+        raise EngineLoadError(reason + " (set scorer.fallback: heuristic to serve the model-free scorer instead)")
+    log.error("%s; serving the heuristic scorer (scorer.fallback: heuristic)", reason)
+    return LoadedEngine(HeuristicEngine(None), reason)
 
 
 class TTLCache:
@@ -188,6 +217,7 @@ class ScoringService:
                  on_batch: Callable[[int], None] | None = None,
                  on_cache: Callable[[bool], None] | None = None) -> None:
         self.engine = engine
+        self.documents = DocumentScorer(engine.count_tokens, engine.point)
         self.max_batch, self.max_wait = cfg.max_batch, cfg.max_wait_ms / 1000.0
         self.cache = TTLCache(cfg.cache_size, cfg.cache_ttl_s)
         self._queue: asyncio.Queue[tuple[Pair, asyncio.Future[float]]] | None = None
@@ -242,7 +272,8 @@ class ScoringService:
                 if not f.done():
                     f.set_result(float(s))
 
-    async def _score_flat(self, pairs: Sequence[Pair]) -> list[float]:
+    async def score_pairs(self, pairs: Sequence[Pair]) -> list[float]:
+        """P(supported) per token pair (no windows, no penalty): cached, micro-batched."""
         if self._queue is None:
             raise RuntimeError("ScoringService.start() was not awaited")
         out: list[float | None] = [None] * len(pairs)
@@ -272,21 +303,10 @@ class ScoringService:
         if not fut.cancelled() and fut.exception() is None:
             self.cache.put(k, fut.result())
 
-    async def score(self, pairs: Sequence[Pair]) -> list[float]:
-        """Support per pair, aggregated over the engine's plan (see ``haltguard.kernel.windows``).
+    async def score_documents(self, items: Sequence[tuple[Premises, str]]) -> list[float]:
+        """Support per (premise or premises, hypothesis): the kernel's one scoring path."""
+        return await self.documents.ascore(items, self.score_pairs)
 
-        Claim judging (review, streams) scores evidence windows through here and applies its own
-        number check (``kernel.claims``); ``score_documents`` is the /v1/score path.
-        """
-        from haltguard.kernel.windows import aggregate_plans, unique_pairs
-
-        plans = [self.engine.plan(p, h) for p, h in pairs]
-        flat = unique_pairs(plans)
-        return aggregate_plans(plans, dict(zip(flat, await self._score_flat(flat))))
-
-    async def score_documents(self, pairs: Sequence[Pair]) -> list[float]:
-        """``score`` plus the manifest's number penalty: what `haltguard eval nli` and the browser's
-        ``guard.score`` give for the same (premise, hypothesis) pairs."""
-        from haltguard.kernel.windows import penalise_unsupported_numbers
-
-        return penalise_unsupported_numbers(await self.score(pairs), pairs, self.engine.number_penalty)
+    async def judge(self, items: Sequence[tuple[Premises, str]]) -> list[Judgement]:
+        """Like ``score_documents``, with the window that decided each support."""
+        return await self.documents.ajudge(items, self.score_pairs)

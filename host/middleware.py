@@ -13,6 +13,8 @@ from typing import Any, Callable
 
 from starlette.exceptions import HTTPException
 
+from haltguard.host.errors import error_body
+
 __all__ = ["BodyLimitMiddleware", "MetricsMiddleware", "HeadersMiddleware"]
 
 
@@ -30,8 +32,7 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, send: Any) -> None:
         self.on_refuse()
-        body = json.dumps({"error": {"code": "body_too_large",
-                                     "message": f"the request body exceeds {self.max_bytes} bytes", "details": None}}).encode()
+        body = json.dumps(error_body("body_too_large", f"the request body exceeds {self.max_bytes} bytes")).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})

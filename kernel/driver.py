@@ -1,9 +1,9 @@
 """A guarded stream driven from outside: chunks in, wire frames out, claims judged per sentence.
 
 The host's WebSocket and the browser worker both run streams this way; they differ only in
-where pair scores come from (the host's batched engine, onnxruntime-web, or the host's
-/v1/score as a fallback), which is the async ``score_pairs`` callable given here. Halting is
-the kernel's (``ascore_once``); judging is the one scoring path (``haltguard.kernel.scoring``).
+the ``judge`` given here: ``DocumentScorer.claim_judge`` over the host's batched engine or
+onnxruntime-web (the one scoring path, ``haltguard.kernel.scoring``), or the host's
+``/v1/review`` when the browser has no model. Halting is the kernel's (``ascore_once``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.halt import HaltKernel, ScoreView
-from haltguard.kernel.scoring import AsyncPairScorer, DocumentScorer
+from haltguard.kernel.scoring import ClaimJudge
 from haltguard.kernel.sentences import sentence_spans
 from haltguard.kernel.stream import Score, ascore_once
 
@@ -28,17 +28,15 @@ def word_tokens(text: str) -> list[str]:
 class ClaimStream:
     """One guarded stream: each sentence is judged against ``context`` as ``/v1/review`` judges it."""
 
-    def __init__(self, scorer: DocumentScorer, score_pairs: AsyncPairScorer, context: str, config: HaltConfig) -> None:
-        self.scorer = scorer
-        self.score_pairs = score_pairs
+    def __init__(self, judge: ClaimJudge, context: str, config: HaltConfig) -> None:
+        self._judge = judge
         self.kernel = HaltKernel(config)
         self.kernel.view.context = context
         self.context = context
         self._last: Score | None = None
 
     async def judge(self, sentence: str) -> dict[str, Any]:
-        (j,) = await self.scorer.ajudge([(self.context, sentence)], self.score_pairs)
-        return self.scorer.claim(sentence, j)
+        return await self._judge(self.context, sentence)
 
     async def _score(self, view: ScoreView) -> Score:
         text = view.text

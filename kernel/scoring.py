@@ -12,7 +12,10 @@ Support of a hypothesis against one or more premises: each hypothesis unit (the 
 or each sentence when the manifest says ``"hypothesis": "sentences"``) takes its best window
 over every premise; the weakest unit counts; then ``number_penalty`` logits come off per
 number the hypothesis states and no premise does. A claim is ``supported`` at or above the
-threshold, ``contradicted`` below it when it states such numbers, else ``unsupported``.
+threshold, ``contradicted`` below it when it states such numbers, else ``unsupported``. A
+contradicted claim's support is capped at ``CONTRADICTION_CAP``: a changed figure is
+categorical, and a halting stream must stop on it, not merely warn. The cap only lowers
+supports already below the threshold, so no decision at the operating point changes.
 """
 
 from __future__ import annotations
@@ -23,17 +26,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
-from haltguard.kernel.heuristic import unsupported_numbers
+from haltguard.kernel.heuristic import CONTRADICTION_CAP, unsupported_numbers
 from haltguard.kernel.windows import HYPOTHESIS_MODES, NUMBERS_COUNTED, apply_number_penalty, hypothesis_units, premise_chunks
 
 __all__ = ["OperatingPoint", "read_manifest", "DocumentScorer", "Judgement", "Pair", "Premises",
-           "SyncPairScorer", "AsyncPairScorer", "verdict_of", "softmax_support",
+           "SyncPairScorer", "AsyncPairScorer", "ClaimJudge", "verdict_of", "softmax_support", "CONTRADICTION_CAP",
            "heuristic_pair_scores", "heuristic_document_scorer"]
 
 Pair = tuple[str, str]
 Premises = str | Sequence[str]
 SyncPairScorer = Callable[[Sequence[Pair]], Sequence[float]]
 AsyncPairScorer = Callable[[Sequence[Pair]], Awaitable[Sequence[float]]]
+# (context, sentence) -> the claim's wire shape (see ``DocumentScorer.claim``)
+ClaimJudge = Callable[[str, str], Awaitable[dict[str, Any]]]
 # token counts memoised per scorer: a stream judges many claims against one long context
 _COUNT_MEMO = 8192
 
@@ -178,6 +183,8 @@ class DocumentScorer:
             model = weakest[0] if weakest else 0.0
             nums = tuple(unsupported_numbers("\n".join(plan.premises), plan.hypothesis))
             penalised = apply_number_penalty([model], [min(len(nums), NUMBERS_COUNTED)], self.point.number_penalty)[0]
+            if nums and penalised < self.point.threshold:
+                penalised = min(penalised, CONTRADICTION_CAP)
             out.append(Judgement(support=penalised, model_support=model, premise_index=weakest[1] if weakest else -1,
                                  window=weakest[2] if weakest else "", window_support=model, numbers=nums))
         return out
@@ -202,6 +209,14 @@ class DocumentScorer:
         return [j.support for j in await self.ajudge(items, score_pairs, mode)]
 
     # --- claims ------------------------------------------------------------------------------
+    def claim_judge(self, score_pairs: AsyncPairScorer) -> ClaimJudge:
+        """A stream's judge: one sentence against the context, through this scorer."""
+        async def judge(context: str, sentence: str) -> dict[str, Any]:
+            (j,) = await self.ajudge([(context, sentence)], score_pairs)
+            return self.claim(sentence, j)
+
+        return judge
+
     def claim(self, sentence: str, j: Judgement) -> dict[str, Any]:
         """The wire shape of one judged claim (review verdicts, stream evidence)."""
         verdict = verdict_of(j, self.point.threshold)

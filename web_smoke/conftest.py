@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from haltguard.paths import REPO
+from haltguard.kernel.resources import checkout_root
 from haltguard.testing import CHROMIUM, CHROMIUM_ARGS, HostProcess
 from webenv import DEMO_KEY
 
-ARTIFACTS = REPO / "build" / "test-artifacts"
+ARTIFACTS = checkout_root() / "build" / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,7 @@ def bundle(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo_host(bundle, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo-host")
-    cfg = {"auth": {"keys": [{"name": "page", "key": DEMO_KEY, "scopes": ["score", "detect", "transform", "rehydrate"]}]},
+    cfg = {"auth": {"keys": [{"name": "page", "key": DEMO_KEY, "scopes": ["score", "review", "stream", "detect", "transform", "rehydrate"]}]},
            "session": {"keys": [{"kid": "d1", "secret": "d" * 48}]},
            "server": {"bundle_dir": bundle["out"]}, "rate_limit": {"rate": 1000, "burst": 2000}}
     with HostProcess(cfg, log=tmp / "host.log") as h:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from haltguard.kernel.parity import run_cases
-from haltguard.paths import REPO
+from haltguard.kernel.resources import model_dir
 from webenv import DEMO_KEY
 
 PAIRS = [
@@ -62,7 +62,7 @@ def _py(page, code):
 
 def test_boots_offline_in_a_module_worker_on_loopback_only(booted):
     page, info = booted["page"], booted["info"]
-    shipped = json.loads((REPO / "models" / "default" / "manifest.json").read_text())
+    shipped = json.loads((model_dir() / "manifest.json").read_text())
     assert info["backend"] == "onnx" and info["threshold"] == pytest.approx(shipped["threshold"])
     assert info["maxLength"] == shipped["max_length"]
     assert booted["refused"] == [] and booted["errors"] == []
@@ -102,7 +102,7 @@ def model_parity(ours, pairs):
     """
     from haltguard.models.scorer import OnnxNliScorer
 
-    sc = OnnxNliScorer(REPO / "models" / "default")
+    sc = OnnxNliScorer(model_dir())
     for p in pairs:
         got, ref = ours([p]), sc.score_pairs([tuple(p)])
         assert abs(got[0] - ref[0]) <= 1e-5, (p, got, ref)
@@ -126,7 +126,7 @@ def test_guard_score_pairs_like_the_host(booted):
              [premise, "In 1903 the town built bridge number 3. In 1937 it built a tunnel instead."],
              [premise, "In 1903 the town built bridge number 93."],  # lowered by the manifest's number penalty
              ["Paris is in France.", "Paris is in Spain."]]
-    sc = OnnxNliScorer(REPO / "models" / "default")
+    sc = OnnxNliScorer(model_dir())
     assert len(sc.plan(*pairs[0])[0]) > 1  # the premise really is windowed
     got = booted["page"].evaluate("(pairs) => window.hg.guard.score(pairs)", pairs)["scores"]
     ref = sc.score_many([tuple(p) for p in pairs])
@@ -150,7 +150,7 @@ def test_stream_halts_before_the_unsupported_sentence(booted, artifacts):
 
 
 def test_server_fallback_when_model_is_off_or_too_slow(browser, playwright, demo_host):
-    host_threshold = json.loads((REPO / "models" / "default" / "manifest.json").read_text())["threshold"]
+    host_threshold = json.loads((model_dir() / "manifest.json").read_text())["threshold"]
     for query in ("model=none", "budget=0"):
         ctx, page, info, _, refused, errors = _open(browser, f"{demo_host.url}/?key={DEMO_KEY}&{query}", playwright=playwright)
         try:
@@ -163,3 +163,51 @@ def test_server_fallback_when_model_is_off_or_too_slow(browser, playwright, demo
             assert any(f["type"] == "halt" for f in frames) and "1950" not in released
         finally:
             ctx.close()
+
+
+# never halts, judges every sentence: the stream's score frames are the bare claim supports
+NO_HALT = {"hard_limit": 0.0, "soft_limit": None, "window": None, "trend": None, "cadence": {"mode": "sentence"}}
+
+
+def test_one_number_per_sentence_on_every_path(browser, playwright, demo_host):
+    """/v1/score, /v1/review, the WebSocket stream and the browser give each sentence the same support."""
+    import httpx
+    from websockets.sync.client import connect
+
+    from haltguard.kernel.demo import ANSWER, CONTEXT
+    from haltguard.kernel.driver import word_tokens
+    from haltguard.kernel.sentences import split_sentences
+
+    sentences = split_sentences(ANSWER)
+    h = {"authorization": f"Bearer {DEMO_KEY}"}
+    with httpx.Client(base_url=demo_host.url, timeout=60, headers=h) as c:
+        score = c.post("/v1/score", json={"pairs": [{"premise": CONTEXT, "hypothesis": s} for s in sentences]}).json()
+        review = c.post("/v1/review", json={"response": ANSWER, "context": CONTEXT}).json()
+    ws_frames = []
+    with connect(demo_host.url.replace("http", "ws") + "/v1/stream", additional_headers=h) as ws:
+        ws.send(json.dumps({"type": "start", "context": CONTEXT, "halt": NO_HALT, "text": ANSWER}))
+        try:
+            while True:
+                ws_frames.append(json.loads(ws.recv(timeout=60)))
+        except Exception:  # noqa: BLE001 - the host closes the socket after "done"
+            pass
+    ctx, page, info, _, refused, errors = _open(browser, f"{demo_host.url}/?key={DEMO_KEY}", playwright=playwright)
+    assert info["backend"] == "onnx" and refused == [] and errors == []
+    browser_scores = page.evaluate("(pairs) => window.hg.guard.score(pairs)", [[CONTEXT, s] for s in sentences])["scores"]
+    browser_frames = page.evaluate("""async ({context, tokens, halt}) => {
+        const out = []; for await (const f of window.hg.guard.stream(tokens, {context, halt})) out.push(f); return out;
+    }""", {"context": CONTEXT, "tokens": word_tokens(ANSWER), "halt": NO_HALT})
+    ctx.close()
+
+    def stream_supports(frames):
+        return [f["value"] for f in frames if f["type"] == "score"]
+
+    paths = {"score": score["scores"], "review": [c["support"] for c in review["claims"]],
+             "stream": stream_supports(ws_frames), "browser score": browser_scores,
+             "browser stream": stream_supports(browser_frames)}
+    assert all(len(v) == len(sentences) == 6 for v in paths.values()), paths
+    for name, values in paths.items():
+        assert max(abs(a - b) for a, b in zip(values, paths["score"])) <= 1e-5, (name, values, paths["score"])
+    # one decision rule: a sentence /v1/score calls unsupported is what review and the stream flag
+    flagged = [s < score["threshold"] for s in score["scores"]]
+    assert flagged == [c["verdict"] != "supported" for c in review["claims"]] == [False] * 4 + [True] * 2

@@ -11,7 +11,7 @@ from websockets.sync.client import connect
 
 from haltguard.host.audit import verify
 from haltguard.kernel.demo import ANSWER, CONTEXT
-from haltguard.paths import REPO
+from haltguard.kernel.resources import model_dir
 from hostenv import ADMIN_KEY, READER_KEY, TENANT_KEY, auth
 
 PII = "Mail john.doe@example.com or call +49 30 1234567; card 4111 1111 1111 1111."
@@ -30,7 +30,7 @@ def test_health_ready_openapi(client):
     assert r["model"]["fallback_reason"] is None and r["redis"] == "not_configured"
     from haltguard.models.scorer import OnnxNliScorer
 
-    assert r["model"]["number_penalty"] == OnnxNliScorer(REPO / "models" / "default").number_penalty
+    assert r["model"]["number_penalty"] == OnnxNliScorer(model_dir()).number_penalty
     paths = client.get("/openapi.json").json()["paths"]
     for p in ("/v1/detect", "/v1/transform", "/v1/rehydrate", "/v1/rehydrate/stream", "/v1/score", "/v1/review",
               "/v1/sessions/revoke", "/v1/batch", "/v1/metrics", "/v1/health", "/v1/ready"):
@@ -105,9 +105,9 @@ def test_score_and_review(client):
     years = [{"premise": "The Eiffel Tower was built in 1889.", "hypothesis": "The tower was built in 1889."},
              {"premise": "The Eiffel Tower was built in 1889.", "hypothesis": "The tower was built in 1898."}]
     got = client.post("/v1/score", json={"pairs": years}, headers=auth()).json()["scores"]
-    sc = OnnxNliScorer(REPO / "models" / "default")
+    sc = OnnxNliScorer(model_dir())
     assert got == pytest.approx(sc.score_many([(p["premise"], p["hypothesis"]) for p in years]), abs=1e-6)
-    sc.number_penalty = 0.0
+    sc.set_point(sc.point.replace(number_penalty=0.0))
     assert got[1] < sc.score_many([(years[1]["premise"], years[1]["hypothesis"])])[0] - 0.01
     rv = client.post("/v1/review", json={"response": "The tower is in Paris. It was built in 1920.",
                                            "facts": ["The Eiffel Tower is in Paris.", "It was built in 1889."]},
@@ -132,7 +132,9 @@ def test_bad_input_gets_coded_4xx(client, host):
         (client.post("/v1/score", json={"pairs": [{"premise": "a", "hypothesis": "b"}] * 257}, headers=h), 413),
         (client.post("/v1/rehydrate", json={"output": "x", "session_state": "hg1.k9.ZGVmYXVsdA.AAAA"}, headers=h), 400),
         (client.post("/v1/review", json={"response": "x"}, headers=h), 422),
-        (client.post("/v1/review", json={"response": "A b. " * 300, "context": "C d. " * 20}, headers=h), 413),
+        (client.post("/v1/review", json={"response": "".join(f"Claim {i} holds. " for i in range(300)),
+                                          "context": " ".join(f"Fact number {i} is stated here." for i in range(400))},
+                     headers=h), 413),  # 300 distinct claims x ~25 windows: over max_review_pairs
     ]
     for r, status in cases:
         assert r.status_code == status, r.text

@@ -4,8 +4,8 @@ import threading
 import pytest
 
 from haltguard.host.config import ScorerConfig
-from haltguard.host.engines import HeuristicEngine, ScoringService, TTLCache, cuda_available, load_engine
-from haltguard.paths import REPO
+from haltguard.host.engines import EngineLoadError, HeuristicEngine, ScoringService, TTLCache, cuda_available, load_engine
+from haltguard.kernel.resources import model_dir
 from haltguard.testing import run_coroutine as run
 
 
@@ -29,8 +29,8 @@ def test_micro_batching_groups_concurrent_requests_and_cache_hits():
         svc = ScoringService(eng, ScorerConfig(max_batch=16, max_wait_ms=20), on_batch=batches.append, on_cache=hits.append)
         await svc.start()
         pairs = [(f"fact number {i}", f"claim {i}") for i in range(40)]
-        out = await asyncio.gather(*(svc.score([p]) for p in pairs))
-        again = await svc.score(pairs[:5])
+        out = await asyncio.gather(*(svc.score_pairs([p]) for p in pairs))
+        again = await svc.score_pairs(pairs[:5])
         await svc.stop()
         return out, again
 
@@ -53,54 +53,34 @@ def test_ttl_cache_expires_and_evicts():
     assert TTLCache.key("m", "ab", "c") != TTLCache.key("m", "a", "bc")
 
 
-def test_engine_failure_falls_back_to_heuristic_or_raises(tmp_path):
-    eng, reason = load_engine(ScorerConfig(model_dir=str(tmp_path)), REPO / "models" / "default")
-    assert eng.model_id == "heuristic:1" and "manifest.json" in reason
-    with pytest.raises(RuntimeError, match="failed to load"):
-        load_engine(ScorerConfig(model_dir=str(tmp_path), fallback_heuristic=False), REPO / "models" / "default")
+def test_engine_failure_raises_unless_the_fallback_is_configured(tmp_path):
+    with pytest.raises(EngineLoadError, match="cannot load .*manifest.json.*scorer.fallback: heuristic") as err:
+        load_engine(ScorerConfig(model_dir=str(tmp_path)))
+    assert "\n" not in str(err.value)  # one line
+    (tmp_path / "manifest.json").write_text("{}")  # a manifest, but no model file: fails in onnxruntime
+    with pytest.raises(EngineLoadError, match="failed to load"):
+        load_engine(ScorerConfig(model_dir=str(tmp_path)))
+    got = load_engine(ScorerConfig(model_dir=str(tmp_path), fallback="heuristic"))
+    assert got.engine.model_id == "heuristic:1" and "failed to load" in got.fallback_reason
 
 
 def test_onnx_engine_matches_models_scorer():
     from haltguard.models.scorer import OnnxNliScorer
 
-    eng, reason = load_engine(ScorerConfig(), REPO / "models" / "default")
-    assert reason is None and eng.description["engine"] == "onnx"
-    ref = OnnxNliScorer(REPO / "models" / "default")
+    got = load_engine(ScorerConfig())
+    eng = got.engine
+    assert got.fallback_reason is None and eng.description["engine"] == "onnx" and got.model_source == "checkout"
+    ref = OnnxNliScorer(model_dir())
     pairs = [("The cat sat on the mat.", "A cat is on a mat."), ("Paris is in France.", "Paris is in Spain.")]
     assert eng.score_pairs(pairs) == pytest.approx(ref.score_pairs(pairs), abs=1e-6)
-
-
-class HalvesEngine(HeuristicEngine):
-    """Two premise halves x hypothesis sentences; support 0.9 when the sentence is in the half."""
-
-    def plan(self, premise, hypothesis):
-        mid = len(premise) // 2
-        halves = [premise[:mid], premise[mid:]]
-        return [[(h, s) for h in halves] for s in hypothesis.split("|")]
-
-    def score_pairs(self, pairs):
-        return [0.9 if s in p else 0.1 for p, s in pairs]
-
-
-def test_service_takes_weakest_unit_by_best_window():
-    async def go():
-        svc = ScoringService(HalvesEngine(), ScorerConfig())
-        await svc.start()
-        premise = "alpha beta gamma delta epsilon zeta"
-        out = await svc.score([(premise, "alpha|zeta"), (premise, "alpha|omega"), (premise, "gamma delta")])
-        await svc.stop()
-        return out
-
-    # "gamma delta" straddles the halves: no window holds it
-    assert run(go()) == pytest.approx([0.9, 0.1, 0.1])
 
 
 def test_service_scores_like_the_models_scorer():
     """The host's /v1/score path and `haltguard eval nli` give the same support for long pairs."""
     from haltguard.models.scorer import OnnxNliScorer
 
-    eng, _ = load_engine(ScorerConfig(), REPO / "models" / "default")
-    ref = OnnxNliScorer(REPO / "models" / "default")
+    eng = load_engine(ScorerConfig()).engine
+    ref = OnnxNliScorer(model_dir())
     premise = " ".join(f"In {1900 + i} the town of Arlen built bridge number {i} over the river." for i in range(40))
     pairs = [(premise, "In 1903 the town built bridge number 3. In 1937 it built bridge number 37."),
              (premise, "In 1903 the town built bridge number 3. In 1937 it built a tunnel instead."),
@@ -110,17 +90,17 @@ def test_service_scores_like_the_models_scorer():
     async def go():
         svc = ScoringService(eng, ScorerConfig())
         await svc.start()
-        out = await svc.score_documents(pairs), await svc.score(pairs)
+        out = await svc.score_documents(pairs), [j.model_support for j in await svc.judge(pairs)]
         await svc.stop()
         return out
 
-    assert len(eng.plan(*pairs[0])[0]) > 1  # the premise really is windowed
+    assert len(ScoringService(eng, ScorerConfig()).documents.plan(*pairs[0])[0]) > 1  # the premise really is windowed
     docs, plain = run(go())
     assert docs == pytest.approx(ref.score_many(pairs), abs=1e-6)
     # the manifest's number penalty lowers exactly the pair with the invented number
-    assert eng.number_penalty == ref.number_penalty
+    assert eng.point == ref.point
     lowered = [i for i, (a, b) in enumerate(zip(docs, plain)) if a < b - 1e-9]
-    assert lowered == ([2] if eng.number_penalty else [])
+    assert lowered == ([2] if eng.point.number_penalty else [])
 
 
 def test_torch_engine_takes_the_release_operating_point_from_the_manifest(tmp_path):
@@ -138,8 +118,9 @@ def test_torch_engine_takes_the_release_operating_point_from_the_manifest(tmp_pa
     (tmp_path / "manifest.json").write_text(json.dumps({"threshold": 0.4, "max_length": 96, "hypothesis": "sentences",
                                                         "number_penalty": 1.5}))
     eng = TorchEngine(tmp_path, "cpu", "float32", None)
-    assert (eng.threshold, eng.max_length, eng.number_penalty) == (0.4, 96, 1.5)
-    assert len(eng.plan("w1 w2.", "The dam is old. The river is wide.")) == 2  # one unit per hypothesis sentence
+    assert (eng.threshold, eng.point.max_length, eng.point.number_penalty) == (0.4, 96, 1.5)
+    plan = ScoringService(eng, ScorerConfig()).documents.plan("w1 w2.", "The dam is old. The river is wide.")
+    assert len(plan) == 2  # one unit per hypothesis sentence
     assert TorchEngine(tmp_path, "cpu", "float32", 0.7).threshold == 0.7
 
 
@@ -153,8 +134,8 @@ def _ort_cuda() -> bool:
 def test_cuda_engines_agree_with_cpu():
     from haltguard.host.engines import OnnxEngine
 
-    cpu, _ = load_engine(ScorerConfig(device="cpu"), REPO / "models" / "default")
-    gpu = OnnxEngine(REPO / "models" / "default", "int8", "cuda", None, None)
+    cpu = load_engine(ScorerConfig(device="cpu")).engine
+    gpu = OnnxEngine(model_dir(), "int8", "cuda", None, None)
     pairs = [("The cat sat on the mat.", "A cat is on a mat.")] * 8
     assert gpu.score_pairs(pairs) == pytest.approx(cpu.score_pairs(pairs), abs=1e-3)
 
@@ -165,7 +146,7 @@ def test_identical_pairs_in_flight_share_one_model_slot():
     async def go():
         svc = ScoringService(eng, ScorerConfig(max_batch=64, max_wait_ms=20))
         await svc.start()
-        out = await asyncio.gather(*(svc.score([("same fact", "same claim")]) for _ in range(30)))
+        out = await asyncio.gather(*(svc.score_pairs([("same fact", "same claim")]) for _ in range(30)))
         await svc.stop()
         return out
 

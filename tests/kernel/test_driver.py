@@ -19,7 +19,7 @@ async def lexical(pairs):
 
 def _run(tokens, config=CFG):
     async def go():
-        s = ClaimStream(heuristic_document_scorer(0.28), lexical, CONTEXT, HaltConfig.from_dict(config))
+        s = ClaimStream(heuristic_document_scorer(0.28).claim_judge(lexical), CONTEXT, HaltConfig.from_dict(config))
         frames = []
         for t in tokens:
             frames += await s.feed(t)
@@ -53,7 +53,7 @@ def test_scorer_failure_fails_closed():
         raise RuntimeError("model crashed")
 
     async def go():
-        s = ClaimStream(heuristic_document_scorer(0.5), broken, CONTEXT, HaltConfig.from_dict(CFG))
+        s = ClaimStream(heuristic_document_scorer(0.5).claim_judge(broken), CONTEXT, HaltConfig.from_dict(CFG))
         frames = []
         for t in demo_tokens("The tower is tall. It is in Paris."):
             frames += await s.feed(t)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from haltguard.kernel.scoring import (DocumentScorer, OperatingPoint, heuristic_document_scorer, heuristic_pair_scores,
+from haltguard.kernel.scoring import (CONTRADICTION_CAP, DocumentScorer, OperatingPoint, heuristic_document_scorer, heuristic_pair_scores,
                                       read_manifest, softmax_support, verdict_of)
 from haltguard.kernel.windows import premise_chunks
 from haltguard.testing import run_coroutine
@@ -76,6 +76,10 @@ def test_facts_count_by_their_best_and_numbers_against_all_of_them():
     ok, moved = ds.judge([(facts, "The dam was built in 1950."), (facts, "The dam was built in 1905.")], verbatim)
     assert ok.premise_index == 1 and ok.support == pytest.approx(0.9) and ok.numbers == ()
     assert moved.numbers == ("1905",) and moved.support == pytest.approx(1 / (1 + 9 * math.exp(2.0)))
+    # below the threshold with an unstated number: contradicted, capped (a halting stream stops on it)
+    strong = DocumentScorer(count_words, OperatingPoint(max_length=64, number_penalty=0.5, threshold=0.95))
+    (capped,) = strong.judge([(facts, "The dam was built in 1950 and 1905.")], lambda pairs: [0.5] * len(pairs))
+    assert capped.support == CONTRADICTION_CAP and capped.model_support == 0.5
     claim = ds.claim("The dam was built in 1905.", moved)
     assert claim["verdict"] == "contradicted" and claim["contradiction"] == {"numbers": ["1905"]}
     assert ds.claim("x", ok)["verdict"] == "supported" and ds.claim("x", ok)["evidence"]["fact_index"] == 1

@@ -1,39 +1,46 @@
 """Python side of the haltguard worker (runs in Pyodide inside a module Web Worker or Node).
 
 Everything here is glue: wire shapes come from ``haltguard.kernel.guard``, tokenisation from
-the kernel's WordPiece, halting and judging from ``haltguard.kernel.driver``. Pair scores
-come from JavaScript (onnxruntime-web, or the host's /v1/score) through the ``hg_js``
-module the worker registers.
+the kernel's WordPiece, scoring from the kernel's one scoring path (``kernel.scoring``, the
+same as the host's), halting from ``haltguard.kernel.driver``. JavaScript only runs the ONNX
+session (logits come back through the ``hg_js`` module the worker registers) or, without a
+model, asks the host's ``/v1/score`` and ``/v1/review``, which judge the same way.
 """
 
 import json
 
-from haltguard.kernel.config import HaltConfig
-from haltguard.kernel.driver import DEFAULT_STREAM_HALT, ClaimStream
+from haltguard.kernel.driver import ClaimStream
 from haltguard.kernel.guard import detect_json, rehydrate_json, transform_json
+from haltguard.kernel.presets import resolve_halt
+from haltguard.kernel.scoring import DocumentScorer, OperatingPoint, softmax_support
 from haltguard.kernel.tokenizer import WordPieceTokenizer
-from haltguard.kernel.windows import (aggregate_plans, manifest_operating_point, pair_plan,
-                                      penalise_unsupported_numbers, unique_pairs)
 
-_state = {"tok": None, **manifest_operating_point({}), "streams": {}, "next": 0}
+_state = {"tok": None, "docs": None, "point": OperatingPoint(), "remote": False, "streams": {}, "next": 0}
 
 
 def setup(vocab_text, manifest_json):
-    m = json.loads(manifest_json) if manifest_json else {}
+    """On-device: the model's vocab and manifest (its operating point). Without a vocab the
+    host judges (``remote``) and its manifest's threshold is the one that applies."""
+    point = OperatingPoint.from_manifest(json.loads(manifest_json) if manifest_json else {})
+    _state["point"] = point
     if vocab_text:
         lines = vocab_text.split("\n")  # not splitlines(): tokens may contain U+2028 & co.
         if lines and lines[-1] == "":
             lines.pop()
-        _state["tok"] = WordPieceTokenizer.from_lines(lines)
-    _state.update(manifest_operating_point(m))
-    return json.dumps({"threshold": _state["threshold"], "max_length": _state["max_length"]})
+        tok = WordPieceTokenizer.from_lines(lines)
+        _state["tok"] = tok
+        _state["docs"] = DocumentScorer(lambda text: len(tok.tokenize_ids(text)), point)
+        _state["remote"] = False
+    else:
+        _state["remote"] = True
+    return json.dumps({"threshold": point.threshold, "max_length": point.max_length})
 
 
 def encode(pairs_json, max_length=0):
     """Pairs -> flat int ids/mask/type arrays padded to the longest, for onnxruntime-web."""
     tok = _state["tok"]
     pairs = json.loads(pairs_json)
-    n = int(max_length) or _state["max_length"]
+    n = int(max_length) or _state["point"].max_length
     encs = [tok.encode(p, h, max_length=n) for p, h in pairs]
     width = max(len(e.ids) for e in encs)
     ids, mask, types = [], [], []
@@ -45,24 +52,33 @@ def encode(pairs_json, max_length=0):
     return json.dumps({"batch": len(encs), "length": width, "ids": ids, "mask": mask, "types": types})
 
 
-async def _score(pairs):
-    import hg_js  # registered by worker.mjs
+def supports(logits_json):
+    """P(supported) per row of model logits (JS only runs the session)."""
+    return json.dumps(softmax_support(json.loads(logits_json), _state["point"].supported_index))
 
-    out = await hg_js.score(json.dumps(pairs))
-    return list(out.to_py()) if hasattr(out, "to_py") else list(out)
+
+async def _model_pairs(pairs):
+    import hg_js  # registered by worker.mjs: runs the ONNX session, answers logits as JSON
+
+    rows = json.loads(await hg_js.logits(json.dumps([list(p) for p in pairs])))
+    return softmax_support(rows, _state["point"].supported_index)
 
 
 async def score_planned(pairs_json):
-    """Support per (premise, hypothesis) exactly as the host's /v1/score and `haltguard eval nli`
-    give it: long premises windowed, hypothesis sentences apart and unsupported numbers
-    penalised when the model's manifest asks for it."""
-    tok = _state["tok"]
-    count = lambda text: len(tok.tokenize_ids(text))  # noqa: E731
+    """Support per (premise, hypothesis) exactly as the host's /v1/score and `haltguard eval nli` give it."""
     items = [(p, h) for p, h in json.loads(pairs_json)]
-    plans = [pair_plan(p, h, count, _state["max_length"], _state["hypothesis_mode"]) for p, h in items]
-    flat = unique_pairs(plans)
-    supports = aggregate_plans(plans, dict(zip(flat, await _score([list(pr) for pr in flat]))))
-    return json.dumps(penalise_unsupported_numbers(supports, items, _state["number_penalty"]))
+    return json.dumps(await _state["docs"].ascore(items, _model_pairs))
+
+
+async def _remote_judge(context, sentence):
+    import hg_js
+
+    review = json.loads(await hg_js.review(json.dumps({"response": sentence, "context": context})))
+    claims = review.get("claims") or []
+    if not claims:
+        return {"sentence": sentence, "support": 1.0, "verdict": "supported", "evidence": None, "contradiction": None}
+    worst = min(claims, key=lambda c: c["support"])
+    return {**worst, "sentence": sentence}
 
 
 def detect(text, policy_json):
@@ -84,10 +100,12 @@ def rehydrate(output, session_json):
 
 
 def stream_start(context, halt_json):
-    cfg = HaltConfig.from_dict(json.loads(halt_json) if halt_json else DEFAULT_STREAM_HALT)
+    """``halt_json``: a preset name, a HaltConfig dict, ``{"preset": ..., ...}`` or empty (the default preset)."""
+    cfg = resolve_halt(json.loads(halt_json) if halt_json else None)
+    judge = _remote_judge if _state["remote"] else _state["docs"].claim_judge(_model_pairs)
     _state["next"] += 1
     sid = _state["next"]
-    _state["streams"][sid] = ClaimStream(_score, _state["threshold"], context, cfg)
+    _state["streams"][sid] = ClaimStream(judge, context, cfg)
     return sid
 
 

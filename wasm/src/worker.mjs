@@ -18,7 +18,8 @@ async function fetchBytes(url) {
   return new Uint8Array(await r.arrayBuffer());
 }
 
-async function runModel(pairs, lengthOverride = 0) {
+// The only model code in JS: run the session and hand the logits (one row per pair) to Python.
+async function modelLogits(pairs, lengthOverride = 0) {
   const enc = JSON.parse(hg.encode(JSON.stringify(pairs), lengthOverride));
   const shape = [enc.batch, enc.length];
   const t = (a) => new ort.Tensor("int64", BigInt64Array.from(a, (x) => BigInt(x)), shape);
@@ -26,33 +27,30 @@ async function runModel(pairs, lengthOverride = 0) {
   if (session.inputNames.includes("token_type_ids")) feeds.token_type_ids = t(enc.types);
   const out = await session.run(feeds);
   const logits = out[session.outputNames[0]].data;
-  const k = logits.length / enc.batch, si = cfg.manifest.supported_index ?? 1, res = [];
-  for (let b = 0; b < enc.batch; b++) {
-    const row = Array.from(logits.slice(b * k, (b + 1) * k), Number);
-    const m = Math.max(...row), e = row.map((z) => Math.exp(z - m)), s = e.reduce((x, y) => x + y, 0);
-    res.push(e[si] / s);
-  }
-  return res;
+  const k = logits.length / enc.batch, rows = [];
+  for (let b = 0; b < enc.batch; b++) rows.push(Array.from(logits.slice(b * k, (b + 1) * k), Number));
+  return rows;
+}
+
+async function runModel(pairs, lengthOverride = 0) {
+  return JSON.parse(hg.supports(JSON.stringify(await modelLogits(pairs, lengthOverride))));
+}
+
+async function hostPost(path, body) {
+  const r = await fetch(new URL(path, remote.hostUrl), {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(remote.apiKey ? { authorization: `Bearer ${remote.apiKey}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  if (!r.ok) throw new Error(`host ${path}: HTTP ${r.status}`);
+  return r.json();
 }
 
 async function scoreRemote(pairs) {
-  const r = await fetch(new URL("/v1/score", remote.hostUrl), {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(remote.apiKey ? { authorization: `Bearer ${remote.apiKey}` } : {}) },
-    body: JSON.stringify({ pairs: pairs.map(([premise, hypothesis]) => ({ premise, hypothesis })) }),
-  });
-  if (!r.ok) throw new Error(`host /v1/score: HTTP ${r.status}`);
-  const body = await r.json();
-  return body.scores;
+  return (await hostPost("/v1/score", { pairs: pairs.map(([premise, hypothesis]) => ({ premise, hypothesis })) })).scores;
 }
 
 let backend = "none";
-async function score(pairs) {
-  if (backend === "onnx") return runModel(pairs);
-  if (backend === "host") return scoreRemote(pairs);
-  throw new Error("no scorer: the model is off and no hostUrl was given");
-}
-
 async function init(opts) {
   cfg = opts;
   const base = new URL(opts.baseUrl);
@@ -64,7 +62,10 @@ async function init(opts) {
   const wheel = await fetchBytes(new URL(opts.wheel, base));
   py.unpackArchive(wheel, "wheel", { extractDir: py.runPython("import site; site.getsitepackages()[0]") });
   py.FS.writeFile("/home/pyodide/hg_worker.py", await fetchBytes(new URL("hg_worker.py", base)));
-  py.registerJsModule("hg_js", { score: async (pairsJson) => score(JSON.parse(pairsJson)) });
+  py.registerJsModule("hg_js", {
+    logits: async (pairsJson) => JSON.stringify(await modelLogits(JSON.parse(pairsJson))),
+    review: async (bodyJson) => JSON.stringify(await hostPost("/v1/review", JSON.parse(bodyJson))),
+  });
   py.runPython("import sys; sys.path.insert(0, '/home/pyodide')");
   hg = py.pyimport("hg_worker");
   remote = opts.hostUrl ? { hostUrl: opts.hostUrl, apiKey: opts.apiKey } : null;
@@ -90,13 +91,14 @@ async function init(opts) {
     backend = "onnx";
     if (remote && opts.firstScoreBudgetMs != null && info.firstScoreMs > opts.firstScoreBudgetMs) {
       backend = "host"; info.fallbackReason = `first score took ${info.firstScoreMs.toFixed(0)} ms > budget ${opts.firstScoreBudgetMs} ms`;
+      hg.setup("", JSON.stringify(manifest));  // streams are judged by the host from now on
     }
     info.threads = ort.env.wasm.numThreads;
   } else if (remote) {
     const r = await fetch(new URL("/v1/ready", remote.hostUrl));
     const ready = await r.json();
     // the host windows and judges with its own model: its threshold is the one that applies here
-    const meta = JSON.parse(hg.setup("", JSON.stringify({ threshold: ready.model.threshold, max_length: 256 })));
+    const meta = JSON.parse(hg.setup("", JSON.stringify({ threshold: ready.model.threshold })));
     threshold = meta.threshold;
     backend = "host";
   }
@@ -112,13 +114,17 @@ const handlers = {
   transform: ({ text, policy, session }) =>
     JSON.parse(hg.transform(text, policy ? JSON.stringify(policy) : "", session ? JSON.stringify(session) : "")),
   rehydrate: ({ text, session }) => JSON.parse(hg.rehydrate(text, JSON.stringify(session))),
-  // the host plans and aggregates itself; on-device, the kernel plans (windows, sentences) and the model scores
-  score: async ({ pairs }) => ({
-    scores: backend === "onnx" ? JSON.parse(await hg.score_planned(JSON.stringify(pairs))) : await score(pairs),
-    backend, threshold,
-  }),
+  // on-device the kernel's scoring path plans and aggregates and the model scores; else the host does all of it
+  score: async ({ pairs }) => {
+    if (backend === "none") throw new Error("no scorer: the model is off and no hostUrl was given");
+    const scores = backend === "onnx" ? JSON.parse(await hg.score_planned(JSON.stringify(pairs))) : await scoreRemote(pairs);
+    return { scores, backend, threshold };
+  },
   modelScores: async ({ pairs, length }) => runModel(pairs, length ?? 0),
-  streamStart: ({ context, halt }) => hg.stream_start(context, halt ? JSON.stringify(halt) : ""),
+  streamStart: ({ context, halt }) => {
+    if (backend === "none") throw new Error("no scorer: the model is off and no hostUrl was given");
+    return hg.stream_start(context, halt ? JSON.stringify(halt) : "");
+  },
   streamFeed: async ({ id, chunk }) => JSON.parse(await hg.stream_feed(id, chunk)),
   streamEnd: async ({ id }) => JSON.parse(await hg.stream_end(id)),
   python: async ({ code }) => {

@@ -1,0 +1,166 @@
+"""The operations behind the routes: ``async def op_*(state, principal, request) -> dict``.
+
+Routes and ``/v1/batch`` both call these, so a batch item behaves exactly like the single
+request. Scoring goes through the kernel's one scoring path (``ScoringService``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from pydantic import BaseModel
+
+from haltguard.host import schemas as S
+from haltguard.host.audit import text_digest
+from haltguard.host.auth import Principal
+from haltguard.host.engines import ScoringService
+from haltguard.host.errors import ApiError, blocked
+from haltguard.host.state import HostState
+from haltguard.kernel.guard import detect_json, transform_json
+from haltguard.kernel.pseudonymize import BlockedInput, BlockedOutput, Session, protect_output, rehydrate
+from haltguard.kernel.sentences import sentence_spans
+
+__all__ = ["op_detect", "op_transform", "op_rehydrate", "op_score", "op_review", "OPS", "check_text",
+           "need_scoring", "open_for_rehydrate", "review"]
+
+
+def check_text(state: HostState, text: str, field: str) -> None:
+    if len(text) > state.config.server.max_text_chars:
+        raise ApiError(413, "text_too_long", f"{field} has {len(text)} characters (limit {state.config.server.max_text_chars})")
+
+
+def need_scoring(state: HostState) -> ScoringService:
+    if state.scoring is None:
+        raise ApiError(503, "model_not_ready", "the scorer is still loading")
+    return state.scoring
+
+
+async def op_detect(state: HostState, principal: Principal, req: S.DetectRequest) -> dict[str, Any]:
+    check_text(state, req.text, "text")
+    policy, name = state.policy(req.policy)
+    out = detect_json(req.text, policy)
+    for f in out["findings"]:
+        state.metrics.entities.labels(f["type"]).inc()
+    state.metrics.prompt_verdicts.labels("flagged" if out["prompt_security"]["flagged"] else "clean").inc()
+    state.audit_write("detect", principal, policy=name, text=text_digest(req.text),
+                      types=sorted({f["type"] for f in out["findings"]}), prompt=out["prompt_security"]["action"])
+    return out
+
+
+async def op_transform(state: HostState, principal: Principal, req: S.TransformRequest) -> dict[str, Any]:
+    check_text(state, req.input, "input")
+    tenant = state.tenant_of(principal)
+    session_id, prior = None, None
+    if req.session_state:
+        sess = await state.open(req.session_state, tenant)
+        if await state.revocation.session_revoked(sess.session_id):
+            raise ApiError(403, "session_revoked", "this session was revoked")
+        session_id, prior = sess.session_id, sess.mapping
+    policy, name = state.policy(req.policy)
+    try:
+        out = transform_json(req.input, policy, prior)
+    except BlockedInput as exc:
+        types = sorted({f.type for f in exc.findings})
+        state.audit_write("transform", principal, policy=name, decision="blocked_entities", types=types)
+        raise blocked("input_blocked", "the input contains entities the policy blocks", types=types) from None
+    verdict = out["prompt_security"]
+    state.metrics.prompt_verdicts.labels(verdict["action"] if verdict["flagged"] else "clean").inc()
+    if not verdict["allowed"]:
+        state.audit_write("transform", principal, policy=name, decision="blocked_prompt", text=text_digest(req.input))
+        raise blocked("prompt_blocked", "the input was flagged as a prompt injection",
+                      **{k: verdict.get(k) for k in ("score", "flagged", "rules") if k in verdict})
+    for e in out["entities"]:
+        state.metrics.entities.labels(e["type"]).inc()
+    blob, sess = await state.seal(out["session"], tenant, session_id, name)
+    state.audit_write("transform", principal, policy=name, session=text_digest(sess.session_id),
+                      text=text_digest(req.input), types=sorted({e["type"] for e in out["entities"]}))
+    return {"safe_text": out["safe_text"], "session_id": sess.session_id, "session_state": blob,
+            "expires_at": sess.expires_at, "entities": out["entities"], "prompt_security": verdict}
+
+
+async def open_for_rehydrate(state: HostState, principal: Principal, session_state: str) -> tuple[Any, Session, Any]:
+    sess = await state.open(session_state, state.tenant_of(principal))
+    if await state.revocation.session_revoked(sess.session_id):
+        state.audit_write("rehydrate", principal, session=text_digest(sess.session_id), decision="session_revoked")
+        raise ApiError(403, "session_revoked", "this session was revoked; it can no longer be rehydrated")
+    try:
+        session = Session.from_dict(sess.mapping)
+    except ValueError as exc:
+        raise ApiError(400, "session_malformed", str(exc)) from None
+    gone = await state.revocation.revoked_values(e["value"] for e in session.entries.values())
+    return sess, session, (lambda _t, v: v in gone) if gone else None
+
+
+async def op_rehydrate(state: HostState, principal: Principal, req: S.RehydrateRequest) -> dict[str, Any]:
+    check_text(state, req.output, "output")
+    sess, session, revoked = await open_for_rehydrate(state, principal, req.session_state)
+    policy = state.policies.get(sess.policy or "default", state.policies["default"])
+    output, protection = req.output, None
+    if policy.output_protection.mode != "off":
+        try:
+            pr = protect_output(output, policy)
+        except BlockedOutput as exc:
+            raise blocked("output_blocked", "the output contains personal data the model produced itself",
+                          types=sorted({f.type for f in exc.findings})) from None
+        output = pr.text
+        protection = {"action": pr.action, "types": sorted({f.type for f in pr.findings})}
+    out = rehydrate(output, session, revoked).to_dict()
+    out["output_protection"] = protection
+    state.audit_write("rehydrate", principal, session=text_digest(sess.session_id), restored=out["restored"],
+                      deleted=out["deleted"], unknown=len(out["unknown_placeholders"]))
+    return out
+
+
+async def op_score(state: HostState, principal: Principal, req: S.ScoreRequest) -> dict[str, Any]:
+    if len(req.pairs) > state.config.server.max_pairs:
+        raise ApiError(413, "too_many_pairs", f"{len(req.pairs)} pairs (limit {state.config.server.max_pairs})")
+    for p in req.pairs:
+        check_text(state, p.premise, "premise")
+        check_text(state, p.hypothesis, "hypothesis")
+    scoring = need_scoring(state)
+    scores = await scoring.score_documents([(p.premise, p.hypothesis) for p in req.pairs])
+    thr = scoring.engine.threshold
+    state.audit_write("score", principal, pairs=len(scores))
+    return {"scores": scores, "supported": [s >= thr for s in scores], "threshold": thr, "model": scoring.engine.model_id}
+
+
+async def review(scoring: ScoringService, response: str, premises: list[str],
+                 max_pairs: int | None = None) -> dict[str, Any]:
+    """Each sentence of ``response`` judged against all ``premises`` (the one scoring path);
+    more than ``max_pairs`` model pairs is refused before any is scored."""
+    spans = sentence_spans(response)
+    items = [(premises, response[a:b]) for a, b in spans]
+    if max_pairs is not None:
+        _, pairs = scoring.documents.prepare(items)
+        if len(pairs) > max_pairs:
+            raise ApiError(413, "review_too_large", f"{len(pairs)} claim x evidence pairs (limit {max_pairs})")
+    judged = await scoring.judge(items)
+    claims = [{**scoring.documents.claim(s, j), "span": {"start": a, "end": b}}
+              for (_, s), j, (a, b) in zip(items, judged, spans)]
+    coherence = min((c["support"] for c in claims), default=1.0)
+    return {"approved": all(c["verdict"] == "supported" for c in claims), "coherence": coherence,
+            "threshold": scoring.engine.threshold, "model": scoring.engine.model_id, "claims": claims}
+
+
+async def op_review(state: HostState, principal: Principal, req: S.ReviewRequest) -> dict[str, Any]:
+    premises = list(req.facts or []) + ([req.context] if req.context else [])
+    if not premises:
+        raise ApiError(422, "no_facts", "give facts or context to review against")
+    if len(premises) > state.config.server.max_pairs:
+        raise ApiError(413, "too_many_facts", f"{len(premises)} facts (limit {state.config.server.max_pairs})")
+    for i, p in enumerate(premises):
+        check_text(state, p, f"facts[{i}]")
+    check_text(state, req.response, "response")
+    out = await review(need_scoring(state), req.response, premises, state.config.server.max_review_pairs)
+    state.audit_write("review", principal, text=text_digest(req.response), approved=out["approved"],
+                      coherence=round(out["coherence"], 4), claims=len(out["claims"]))
+    return out
+
+
+OPS: dict[str, tuple[str, type[BaseModel], Callable[..., Awaitable[dict[str, Any]]]]] = {
+    "detect": ("detect", S.DetectRequest, op_detect),
+    "transform": ("transform", S.TransformRequest, op_transform),
+    "rehydrate": ("rehydrate", S.RehydrateRequest, op_rehydrate),
+    "score": ("score", S.ScoreRequest, op_score),
+    "review": ("review", S.ReviewRequest, op_review),
+}

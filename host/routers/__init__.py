@@ -1,0 +1,1 @@
+"""The host's routes, one router per area; ``haltguard.host.app`` includes them all."""

@@ -1,0 +1,109 @@
+"""The guarded stream over a WebSocket (protocol in docs/host.md: start → chunk* → end; frames back)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from haltguard.host.audit import text_digest
+from haltguard.host.auth import AuthError, KeyRing
+from haltguard.host.deps import get_state, presented_key
+from haltguard.host.operations import need_scoring
+from haltguard.kernel.driver import ClaimStream, word_tokens
+from haltguard.kernel.errors import FieldError
+from haltguard.kernel.presets import resolve_halt
+
+router = APIRouter()
+
+
+@router.websocket("/v1/stream")
+async def stream(ws: WebSocket) -> None:
+    """Guarded stream: each sentence is judged like ``/v1/review`` before it is released."""
+    state = get_state(ws)
+    key = presented_key(ws) or ws.query_params.get("api_key")
+    try:
+        principal = state.keyring.authenticate(key)
+        KeyRing.require(principal, "stream")
+    except AuthError as exc:  # accept, then close with a code: browsers cannot read a refused handshake
+        await ws.accept()
+        await ws.close(code=4401 if exc.status == 401 else 4403, reason=exc.code)
+        return
+    if state.limiter is not None:
+        allowed, _ = await state.limiter.take(principal.key_id)
+        if not allowed:
+            state.metrics.rate_limited.inc()
+            await ws.accept()
+            await ws.close(code=4429, reason="rate_limited")
+            return
+    await ws.accept()
+    driver: ClaimStream | None = None
+    max_chars = state.config.server.max_text_chars
+    received = 0
+
+    async def send(frames: list[dict[str, Any]]) -> None:
+        for f in frames:
+            if f["type"] == "halt":
+                state.metrics.halts.labels(f["reason"]).inc()
+            await ws.send_json(f)
+
+    async def fail(code: str, message: str) -> None:
+        await ws.send_json({"type": "error", "code": code, "message": message})
+        await ws.close(code=4400, reason=code)
+
+    try:
+        while True:
+            raw = await ws.receive_text()
+            received += len(raw)
+            if received > max_chars * 2:
+                return await fail("stream_too_long", f"more than {max_chars * 2} characters received")
+            try:
+                msg = json.loads(raw)
+            except json.JSONDecodeError:
+                msg = None
+            if not isinstance(msg, dict):
+                return await fail("invalid_json", "every message must be a JSON object")
+            kind = msg.get("type")
+            if kind == "start":
+                if driver is not None:
+                    return await fail("already_started", "the stream was already started")
+                context = msg.get("context")
+                if not isinstance(context, str) or not context.strip():
+                    return await fail("no_context", "start needs a non-empty context string")
+                scoring = need_scoring(state)
+                if len(scoring.documents.plan(context, "x")[0]) > state.config.server.max_review_pairs:
+                    return await fail("context_too_large", "the context has more evidence windows than server.max_review_pairs")
+                try:
+                    halt = resolve_halt(msg.get("halt"), default=state.config.halt.preset) if msg.get("halt") is not None \
+                        else state.default_halt
+                except (FieldError, TypeError, ValueError) as exc:
+                    return await fail("invalid_halt_config", str(exc))
+                driver = ClaimStream(scoring.documents.claim_judge(scoring.score_pairs), context, halt)
+                await ws.send_json({"type": "started", "config": halt.to_dict(), "model": scoring.engine.model_id})
+                text = msg.get("text")
+                if isinstance(text, str):  # the host streams a whole answer itself
+                    for tok in word_tokens(text):
+                        await send(await driver.feed(tok))
+                    await send(await driver.end())
+                    state.audit_write("stream", principal, text=text_digest(text), halted=driver.kernel.halted)
+                    await ws.close()
+                    return
+            elif kind == "chunk":
+                if driver is None:
+                    return await fail("not_started", "send a start message first")
+                text = msg.get("text")
+                if not isinstance(text, str):
+                    return await fail("invalid_chunk", "chunk needs a text string")
+                await send(await driver.feed(text))
+            elif kind == "end":
+                if driver is None:
+                    return await fail("not_started", "send a start message first")
+                await send(await driver.end())
+                state.audit_write("stream", principal, halted=driver.kernel.halted)
+                await ws.close()
+                return
+            else:
+                return await fail("unknown_message", f"unknown message type {kind!r}")
+    except WebSocketDisconnect:
+        return
