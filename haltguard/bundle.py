@@ -1,5 +1,12 @@
 """`haltguard bundle`: assemble the static browser/Worker bundle (no CDN at run time).
 
+Works from a checkout and from an installed package alike: the JS/worker/demo sources are
+package data (``haltguard.wasm``), the model is found by ``haltguard.kernel.resources``, the
+kernel wheel is written from the kernel package, and the two npm packages (Pyodide,
+onnxruntime-web) come from ``wasm/node_modules`` in a checkout or, installed, are fetched
+once from the npm registry with ``npm ci`` (pinned by the shipped package-lock.json) into
+the user cache (``$XDG_CACHE_HOME/haltguard/npm/<lock hash>``); nothing is fetched at run time.
+
 Layout of the output folder (served by the host under /bundle/)::
 
     pyodide/   Pyodide core from npm (pyodide.mjs, pyodide.asm.{mjs,wasm}, python_stdlib.zip, lock)
@@ -11,21 +18,59 @@ Layout of the output folder (served by the host under /bundle/)::
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from haltguard.paths import REPO, WASM, require_checkout
+from haltguard.kernel.resources import bundle_dir, model_dir
+from haltguard.kernel.scoring import read_manifest
 from haltguard.wheel import build_kernel_wheel
 
-__all__ = ["build_bundle", "DEFAULT_OUT"]
-
-DEFAULT_OUT = REPO / "build" / "wasm-bundle"
+__all__ = ["build_bundle", "web_sources", "node_modules"]
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
 ORT_FILES = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"]
 MODEL_FILES = ["manifest.json", "vocab.txt"]
 OWN_FILES = {"src": ["haltguard.mjs", "worker.mjs", "hg_worker.py"], "demo": ["index.html", "demo.mjs", "demo.css"]}
+
+
+def web_sources() -> Path:
+    """The folder of the bundle's own sources (``wasm/`` in a checkout, ``haltguard/wasm`` installed)."""
+    import haltguard.wasm
+
+    return Path(haltguard.wasm.__file__).resolve().parent
+
+
+def node_modules(web: Path | None = None) -> Path:
+    """Pyodide and onnxruntime-web: the checkout's ``wasm/node_modules``, else ``npm ci`` into the cache."""
+    web = web or web_sources()
+    local = web / "node_modules"
+    if (local / "pyodide").is_dir():
+        return local
+    lock = (web / "package-lock.json").read_bytes()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "haltguard" / "npm"
+    target = cache / hashlib.sha256(lock).hexdigest()[:16]
+    stamp = target / "node_modules" / ".haltguard-complete"
+    if stamp.exists():
+        return target / "node_modules"
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SystemExit("haltguard bundle: npm is needed once to fetch Pyodide and onnxruntime-web from the npm "
+                         "registry (apt-get install npm, or set HALTGUARD_NODE_MODULES to a node_modules folder)")
+    target.mkdir(parents=True, exist_ok=True)
+    for f in ("package.json", "package-lock.json"):
+        shutil.copy2(web / f, target / f)
+    print(f"haltguard bundle: fetching the pinned npm packages into {target} (once)", file=sys.stderr)
+    proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=target,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"haltguard bundle: npm ci failed in {target}:\n{proc.stderr[-2000:]}")
+    stamp.write_text("ok")
+    return target / "node_modules"
 
 
 def _copy(src: Path, dst: Path) -> int:
@@ -36,7 +81,7 @@ def _copy(src: Path, dst: Path) -> int:
     return dst.stat().st_size
 
 
-def _check_model(model_dir: Path, manifest: dict[str, Any]) -> None:
+def _check_model(mdir: Path, manifest: dict[str, Any]) -> None:
     """Refuse, before anything is copied, a model the worker would feed wrong ids or cannot load.
 
     The worker tokenises with the kernel's lower-casing WordPiece and runs the int8 file; a
@@ -45,34 +90,35 @@ def _check_model(model_dir: Path, manifest: dict[str, Any]) -> None:
     tok = manifest.get("tokenizer") or {}
     if tok.get("kind") != "wordpiece" or not tok.get("lowercase", False) or not tok.get("kernel", True):
         why = tok.get("kernel_mismatch") or f"{tok.get('kind')} tokenizer, lowercase={tok.get('lowercase')}"
-        raise SystemExit(f"haltguard bundle: {model_dir} cannot run in the browser worker, which tokenises "
+        raise SystemExit(f"haltguard bundle: {mdir} cannot run in the browser worker, which tokenises "
                          f"with the kernel's uncased BERT WordPiece ({why})")
     if "int8" not in manifest.get("onnx", {}):
-        raise SystemExit(f"haltguard bundle: {model_dir} has no int8 model (export it with --int8)")
+        raise SystemExit(f"haltguard bundle: {mdir} has no int8 model (export it with --int8)")
 
 
-def build_bundle(out: str | Path | None = None, model_dir: str | Path | None = None) -> dict[str, Any]:
-    require_checkout("the browser bundle")
-    out = Path(out) if out else DEFAULT_OUT
-    model_dir = Path(model_dir) if model_dir else REPO / "models" / "default"
-    manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
-    _check_model(model_dir, manifest)
+def build_bundle(out: str | Path | None = None, model: str | Path | None = None) -> dict[str, Any]:
+    out = bundle_dir(out)
+    mdir = model_dir(model)
+    manifest = read_manifest(mdir)
+    _check_model(mdir, manifest)
+    web = web_sources()
+    given = os.environ.get("HALTGUARD_NODE_MODULES")
+    nm = Path(given) if given else node_modules(web)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     parts: dict[str, int] = {"pyodide": 0, "onnxruntime-web": 0, "model": 0, "kernel wheel": 0, "js api + worker + demo": 0}
-    nm = WASM / "node_modules"
     for f in PYODIDE_FILES:
         parts["pyodide"] += _copy(nm / "pyodide" / f, out / "pyodide" / f)
     for f in ORT_FILES:
         parts["onnxruntime-web"] += _copy(nm / "onnxruntime-web" / "dist" / f, out / "ort" / f)
     for f in MODEL_FILES + [manifest["onnx"]["int8"]]:
-        parts["model"] += _copy(model_dir / f, out / "model" / f)
+        parts["model"] += _copy(mdir / f, out / "model" / f)
     wheel = build_kernel_wheel(out)
     parts["kernel wheel"] = wheel.stat().st_size
     for folder, files in OWN_FILES.items():
         for f in files:
-            parts["js api + worker + demo"] += _copy(WASM / folder / f, out / f)
+            parts["js api + worker + demo"] += _copy(web / folder / f, out / f)
     info = {"wheel": wheel.name, "parts_bytes": parts, "total_bytes": sum(parts.values()),
             "model": {"variant": "int8", "file": manifest["onnx"]["int8"], "threshold": manifest.get("threshold")}}
     (out / "bundle.json").write_text(json.dumps(info, indent=2), encoding="utf-8")

@@ -124,7 +124,8 @@ class HostProcess:
     """``haltguard serve`` in a child process with a config written to a temp file."""
 
     def __init__(self, config: dict[str, Any], *, env: dict[str, str] | None = None, port: int | None = None,
-                 log: Path | None = None, timeout: float = 90.0) -> None:
+                 log: Path | None = None, timeout: float = 90.0, python: str = sys.executable,
+                 cwd: str | Path | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         fd, path = tempfile.mkstemp(prefix="haltguard-host-", suffix=".yaml")
@@ -133,9 +134,9 @@ class HostProcess:
         self.config_path = path
         self._log = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "haltguard.cli", "serve", "--config", path, "--host", "127.0.0.1",
+            [python, "-m", "haltguard.cli", "serve", "--config", path, "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning"],
-            env={**os.environ, **(env or {})}, stdout=self._log, stderr=self._log, start_new_session=True)
+            env={**os.environ, **(env or {})}, stdout=self._log, stderr=self._log, start_new_session=True, cwd=cwd)
         try:
             wait_http(self.url + "/v1/health", timeout, self.proc)
         except Exception:
