@@ -8,8 +8,8 @@ import statistics
 import sys
 import time
 
-from streams import make_streams
 from director_ai.core.runtime.streaming import StreamingKernel
+from streams import make_streams
 
 
 def main():

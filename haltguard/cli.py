@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -308,7 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     tn = sub.add_parser("train", help="train the default NLI model (MiniLM-L6 + head), then export it")
     tn.add_argument("--out", default="models/default", help="where the exported model goes")
     tn.add_argument("--work", default="build/default-train", help="checkpoint and training files")
-    tn.add_argument("--minutes", type=float, default=36.0, help="safety stop for training (minutes, data preparation included); the step count is fixed, and a run this stop cuts short warns")
+    tn.add_argument("--minutes", type=float, default=36.0,
+                    help="safety stop for training (minutes, data preparation included); the step count is fixed, "
+                    "and a run this stop cuts short warns")
     tn.add_argument("--seed", type=int, default=13)
     tn.add_argument("--keep-fp32", action="store_true", help="keep model_fp32.onnx in --out (not committed by default)")
     tn.set_defaults(func=_cmd_train)

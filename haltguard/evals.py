@@ -54,7 +54,7 @@ def eval_pii(path: str | Path, policy: Policy | None = None) -> dict[str, Any]:
     tp: dict[str, int] = defaultdict(int)
     fp: dict[str, int] = defaultdict(int)
     fn: dict[str, int] = defaultdict(int)
-    unmapped = defaultdict(int)
+    unmapped: dict[str, int] = defaultdict(int)
     for i, row in enumerate(rows):
         try:
             text, spans = row["full_text"], row["spans"]

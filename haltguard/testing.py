@@ -18,9 +18,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Coroutine, TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["free_port", "RedisServer", "HostProcess", "wait_http", "run_coroutine", "CHROMIUM", "CHROMIUM_ARGS"]
 
@@ -113,7 +114,7 @@ class RedisServer:
                 self.proc.kill()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def __enter__(self) -> "RedisServer":
+    def __enter__(self) -> RedisServer:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -155,7 +156,7 @@ class HostProcess:
             self._log.close()  # type: ignore[union-attr]
         Path(self.config_path).unlink(missing_ok=True)
 
-    def __enter__(self) -> "HostProcess":
+    def __enter__(self) -> HostProcess:
         return self
 
     def __exit__(self, *exc: Any) -> None:

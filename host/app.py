@@ -7,8 +7,8 @@ with ``/v1/batch`` in ``haltguard.host.operations``, authentication and rate lim
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import FastAPI
 

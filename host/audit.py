@@ -15,8 +15,9 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = ["AuditLog", "verify", "GENESIS", "record_hash", "text_digest"]
 
@@ -74,8 +75,7 @@ class AuditLog:
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     with path.open("r", encoding="utf-8", errors="replace") as fh:
-        for n, line in enumerate(fh, 1):
-            yield n, line
+        yield from enumerate(fh, 1)
 
 
 def verify(path: str | Path) -> dict[str, Any]:
@@ -100,5 +100,6 @@ def verify(path: str | Path) -> dict[str, Any]:
         if rec.get("seq") != seq + 1:
             problems.append({"line": n, "problem": f"sequence jumps from {seq} to {rec.get('seq')}"})
         prev = str(rec.get("hash"))
-        seq = rec.get("seq") if isinstance(rec.get("seq"), int) else seq + 1
+        got = rec.get("seq")
+        seq = got if isinstance(got, int) else seq + 1
     return {"ok": not problems, "records": count, "head": {"seq": seq, "hash": prev}, "problems": problems}

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+
 from haltguard.host.config import ALL_SCOPES, AuthConfig
 
 __all__ = ["Principal", "KeyRing", "AuthError", "hash_key", "parse_env_keys"]
@@ -59,8 +60,9 @@ class KeyRing:
             entries.append((k.name, digest, frozenset(k.scopes), k.tenant))
         if config.env_keys and env.get(config.env_keys):
             for e in parse_env_keys(env[config.env_keys]):
-                entries.append((str(e["name"]), hash_key(str(e["key"])), frozenset(e["scopes"]),  # type: ignore[arg-type]
-                                e["tenant"]))  # type: ignore[arg-type]
+                scopes: list[str] = e["scopes"]  # type: ignore[assignment]
+                tenant: str | None = e["tenant"]  # type: ignore[assignment]
+                entries.append((str(e["name"]), hash_key(str(e["key"])), frozenset(scopes), tenant))
         self._entries = entries
         self.open_access = config.open_access
 

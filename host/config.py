@@ -46,11 +46,11 @@ class ApiKey(_Strict):
     name: str
     key: str | None = Field(None, description="the raw key (use ${ENV}); hashed at load, never kept")
     key_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
-    scopes: list[Scope] = Field(default_factory=lambda: list(ALL_SCOPES))
+    scopes: list[Scope] = Field(default_factory=lambda: list(ALL_SCOPES))  # type: ignore[arg-type]
     tenant: str | None = None
 
     @model_validator(mode="after")
-    def _one_key(self) -> "ApiKey":
+    def _one_key(self) -> ApiKey:
         if (self.key is None) == (self.key_sha256 is None):
             raise ValueError("give exactly one of key or key_sha256")
         if self.key is not None and len(self.key) < 16:
@@ -84,7 +84,7 @@ class RevocationConfig(_Strict):
         "before you ever retire that key, or earlier revocations stop matching"))
 
     @model_validator(mode="after")
-    def _path(self) -> "RevocationConfig":
+    def _path(self) -> RevocationConfig:
         if self.backend == "file" and not self.path:
             raise ValueError("backend 'file' needs path")
         return self
@@ -145,7 +145,7 @@ class PromptSecurityConfig(_Strict):
 
 # a validator's message that names a field below its own: "@sub.field: why" (see _format_errors)
 _SUBFIELD = "@"
-assert set(PRESETS) == {"strict", "balanced", "chat"}, "HaltDefaults.preset lists the kernel's presets"
+assert set(PRESETS) == {"strict", "balanced", "chat"} and DEFAULT_PRESET == "balanced", "HaltDefaults mirrors the kernel's presets"
 
 
 class HaltDefaults(_Strict):
@@ -154,7 +154,7 @@ class HaltDefaults(_Strict):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    preset: Literal["strict", "balanced", "chat"] = DEFAULT_PRESET
+    preset: Literal["strict", "balanced", "chat"] = "balanced"
     config: dict[str, Any] | None = Field(None, description="HaltConfig fields over the preset's")
 
     @property
@@ -162,9 +162,9 @@ class HaltDefaults(_Strict):
         return resolve_halt({"preset": self.preset, **(self.config or {})})
 
     @model_validator(mode="after")
-    def _valid_halt(self) -> "HaltDefaults":
+    def _valid_halt(self) -> HaltDefaults:
         try:
-            self.resolved
+            _ = self.resolved
         except FieldError as exc:
             raise ValueError(f"{_SUBFIELD}config.{exc.field}: {exc.why}") from None
         return self
@@ -193,7 +193,7 @@ class HostConfig(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _redis_needed(self) -> "HostConfig":
+    def _redis_needed(self) -> HostConfig:
         wants = [name for name, on in (("revocation.backend", self.revocation.backend == "redis"),
                                        ("rate_limit.backend", self.rate_limit.backend == "redis"),
                                        ("session.store", self.session.store == "redis")) if on]

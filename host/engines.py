@@ -16,14 +16,16 @@ downgrade: the heuristic stands in only when the operator set ``scorer.fallback:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from haltguard.host.config import ScorerConfig
 from haltguard.kernel.resources import ResourceMissing, locate_model
@@ -109,7 +111,7 @@ class TorchEngine(OnnxEngine):
         point = operating_point(model_dir)
         if threshold is not None:
             point = point.replace(threshold=threshold)
-        self._s = TorchNliScorer(model_dir, device=dev, dtype=dtype, point=point)
+        self._s = TorchNliScorer(model_dir, device=dev, dtype=dtype, point=point)  # type: ignore[assignment]
         self.model_id = _model_id(model_dir, f"torch-{dtype}")
         self.point = self._s.point
         self.description = {"engine": "torch", "device": dev, "dtype": dtype, "model_dir": str(model_dir)}
@@ -255,7 +257,7 @@ class ScoringService:
                     break
                 try:
                     batch.append(await asyncio.wait_for(self._queue.get(), timeout))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
             live = [(p, f) for p, f in batch if not f.done()]
             if not live:
@@ -291,7 +293,7 @@ class ScoringService:
             if fut is None:
                 fut = loop.create_future()
                 self._inflight[k] = fut
-                fut.add_done_callback(lambda f, k=k: self._settle(k, f))
+                fut.add_done_callback(functools.partial(self._settle, k))
                 self._queue.put_nowait(((p, h), fut))
             waits.append((i, k, fut))
         for i, _k, fut in waits:

@@ -6,7 +6,8 @@ request. Scoring goes through the kernel's one scoring path (``ScoringService``)
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pydantic import BaseModel
 

@@ -12,14 +12,15 @@ import hashlib
 import hmac
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 __all__ = ["RevocationStore", "MemoryRevocation", "FileRevocation", "RedisRevocation", "digest"]
 
 
 def digest(key: bytes, kind: str, value: str) -> str:
-    return hmac.new(key, f"{kind}\x00{value}".encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(key, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
 
 
 class RevocationStore(Protocol):

@@ -19,8 +19,9 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -55,7 +56,7 @@ class SealedSession:
 def derive_key(secret: str | bytes, kid: str, purpose: str = "session-aead") -> bytes:
     raw = secret.encode("utf-8") if isinstance(secret, str) else secret
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"haltguard/v1",
-                info=f"{purpose}|{kid}".encode("utf-8")).derive(raw)
+                info=f"{purpose}|{kid}".encode()).derive(raw)
 
 
 def new_session_id() -> str:

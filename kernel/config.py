@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 
 from haltguard.kernel.errors import FieldError
 
@@ -87,7 +88,7 @@ class WindowRule:
         object.__setattr__(self, "threshold", _num("window.threshold", self.threshold, 0.0, 1.0))
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "window") -> "WindowRule":
+    def from_dict(cls, data: Any, path: str = "window") -> WindowRule:
         return cls(**_check_keys(path, data, cls))
 
 
@@ -103,7 +104,7 @@ class TrendRule:
         object.__setattr__(self, "max_drop", _num("trend.max_drop", self.max_drop, 0.0, 1.0))
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "trend") -> "TrendRule":
+    def from_dict(cls, data: Any, path: str = "trend") -> TrendRule:
         return cls(**_check_keys(path, data, cls))
 
 
@@ -121,7 +122,7 @@ class SoftMode:
         )
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "soft_mode") -> "SoftMode":
+    def from_dict(cls, data: Any, path: str = "soft_mode") -> SoftMode:
         return cls(**_check_keys(path, data, cls))
 
 
@@ -154,7 +155,7 @@ class Cadence:
             raise ConfigError("cadence.max_every", f"must be >= cadence.min_every ({self.min_every})")
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "cadence") -> "Cadence":
+    def from_dict(cls, data: Any, path: str = "cadence") -> Cadence:
         return cls(**_check_keys(path, data, cls))
 
 
@@ -171,7 +172,7 @@ class FailOpen:
             _bool(f"fail_open.{f}", getattr(self, f))
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "fail_open") -> "FailOpen":
+    def from_dict(cls, data: Any, path: str = "fail_open") -> FailOpen:
         return cls(**_check_keys(path, data, cls))
 
 
@@ -201,9 +202,9 @@ class HaltConfig:
             value = getattr(self, name)
             if value is not None and not isinstance(value, cls):
                 raise ConfigError(name, f"must be a {cls.__name__} or null")
-        for name, cls in (("soft_mode", SoftMode), ("cadence", Cadence), ("fail_open", FailOpen)):
-            if not isinstance(getattr(self, name), cls):
-                raise ConfigError(name, f"must be a {cls.__name__}")
+        for name, part in (("soft_mode", SoftMode), ("cadence", Cadence), ("fail_open", FailOpen)):
+            if not isinstance(getattr(self, name), part):
+                raise ConfigError(name, f"must be a {part.__name__}")
 
     # --- serialisation -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -218,18 +219,18 @@ class HaltConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: Any) -> "HaltConfig":
+    def from_dict(cls, data: Any) -> HaltConfig:
         data = dict(_check_keys("", data, cls))
         for name, sub in (("window", WindowRule), ("trend", TrendRule)):
             if name in data and data[name] is not None:
                 data[name] = sub.from_dict(data[name], name)
-        for name, sub in (("soft_mode", SoftMode), ("cadence", Cadence), ("fail_open", FailOpen)):
+        for name, part in (("soft_mode", SoftMode), ("cadence", Cadence), ("fail_open", FailOpen)):
             if name in data:
-                data[name] = sub.from_dict(data[name], name)
+                data[name] = part.from_dict(data[name], name)
         return cls(**data)
 
     @classmethod
-    def from_json(cls, text: str) -> "HaltConfig":
+    def from_json(cls, text: str) -> HaltConfig:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

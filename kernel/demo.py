@@ -8,11 +8,12 @@ means the wrong sentence is never shown.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from haltguard.kernel.presets import preset
 from haltguard.kernel.events import Event, HaltRecord
 from haltguard.kernel.heuristic import HeuristicScorer
+from haltguard.kernel.presets import preset
 from haltguard.kernel.stream import run_stream
 
 __all__ = ["CONTEXT", "ANSWER", "DEMO_CONFIG", "demo_tokens", "run_demo"]

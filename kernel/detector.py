@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from haltguard.kernel.recognizers import DEFAULT_RECOGNIZERS, Pattern, Recognizer, RecognizerError
 from haltguard.kernel.validators import VALIDATORS
@@ -77,7 +78,7 @@ class Registry:
     def __len__(self) -> int:
         return len(self._recs)
 
-    def subset(self, enabled: Iterable[str] | None = None, extra_context: Mapping[str, Sequence[str]] | None = None) -> "Registry":
+    def subset(self, enabled: Iterable[str] | None = None, extra_context: Mapping[str, Sequence[str]] | None = None) -> Registry:
         """A copy restricted to ``enabled`` types, with extra context words merged in."""
         keep = list(self._recs) if enabled is None else list(enabled)
         out = Registry(())

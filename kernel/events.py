@@ -1,15 +1,16 @@
 """What the halt kernel tells its consumer: release, warning and halt events, and the final record.
 
-Events are small slotted objects because one is created per released segment on the hot
-path; ``to_dict`` gives the JSON shape used by golden vectors, the host's WebSocket frames
-and the browser bundle, so all three agree on field names.
+Events are slotted dataclasses (``Release`` a named tuple: one is created per released
+segment on the hot path, built with ``tuple.__new__``); ``to_dict`` gives the JSON shape used
+by golden vectors, the host's WebSocket frames and the browser bundle, so all three agree on
+field names.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
-from operator import itemgetter
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 __all__ = ["ReasonCode", "WarningCode", "Release", "Warn", "Halt", "HaltRecord", "Event"]
 
@@ -41,21 +42,16 @@ class WarningCode(str, Enum):
         return self.value
 
 
-class Release(tuple):
-    """Tokens ``start``..``end`` (exclusive) may be shown; ``text`` is their concatenation.
+class Release(NamedTuple):
+    """Tokens ``start``..``end`` (exclusive) may be shown; ``text`` is their concatenation."""
 
-    A tuple subclass built with ``tuple.__new__`` (see ``make_release``) because one is
-    created per released segment, i.e. per token when scoring every token.
-    """
+    text: str
+    start: int
+    end: int
 
-    __slots__ = ()
-    kind = "release"
-    text = property(itemgetter(0))
-    start = property(itemgetter(1))
-    end = property(itemgetter(2))
-
-    def __new__(cls, text: str, start: int, end: int) -> "Release":
-        return _tuple_new(cls, (text, start, end))
+    @property
+    def kind(self) -> str:
+        return "release"
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "release", "text": self[0], "start": self[1], "end": self[2]}
@@ -64,20 +60,15 @@ class Release(tuple):
         return f"Release({self[0]!r}, {self[1]}, {self[2]})"
 
 
-_tuple_new = tuple.__new__
-
-
+@dataclass(slots=True, repr=False)
 class Warn:
     """A rule or failure that did not halt: the consumer may flag the text."""
 
-    __slots__ = ("code", "message", "score", "token_index")
-    kind = "warning"
-
-    def __init__(self, code: WarningCode, message: str, score: float | None, token_index: int) -> None:
-        self.code = code
-        self.message = message
-        self.score = score
-        self.token_index = token_index
+    code: WarningCode
+    message: str
+    score: float | None
+    token_index: int
+    kind: ClassVar[str] = "warning"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,29 +83,18 @@ class Warn:
         return f"Warn({self.code.value}, score={self.score}, at={self.token_index})"
 
 
+@dataclass(slots=True, repr=False)
 class Halt:
     """The stream stops. ``token_index`` tokens stand; ``retract`` is the released span to take back."""
 
-    __slots__ = ("reason", "message", "token_index", "score", "evidence", "soft", "retract")
-    kind = "halt"
-
-    def __init__(
-        self,
-        reason: ReasonCode,
-        message: str,
-        token_index: int,
-        score: float | None,
-        evidence: Any,
-        soft: bool,
-        retract: tuple[int, int, str] | None,
-    ) -> None:
-        self.reason = reason
-        self.message = message
-        self.token_index = token_index
-        self.score = score
-        self.evidence = evidence
-        self.soft = soft
-        self.retract = retract
+    reason: ReasonCode
+    message: str
+    token_index: int
+    score: float | None
+    evidence: Any
+    soft: bool
+    retract: tuple[int, int, str] | None
+    kind: ClassVar[str] = "halt"
 
     def to_dict(self) -> dict[str, Any]:
         retract = None
@@ -138,6 +118,7 @@ class Halt:
 Event = Release | Warn | Halt
 
 
+@dataclass(slots=True, repr=False)
 class HaltRecord:
     """The outcome of one stream, returned by ``HaltKernel.finish``.
 
@@ -146,26 +127,20 @@ class HaltRecord:
     withheld segments, tokens after a halt).
     """
 
-    __slots__ = (
-        "released_text",
-        "unreleased_text",
-        "halted",
-        "reason",
-        "message",
-        "token_index",
-        "soft",
-        "retract",
-        "tokens_seen",
-        "tokens_dropped",
-        "scores",
-        "evidence",
-        "warnings",
-        "timings",
-    )
-
-    def __init__(self, **kw: Any) -> None:
-        for name in self.__slots__:
-            setattr(self, name, kw[name])
+    released_text: str
+    unreleased_text: str
+    halted: bool
+    reason: ReasonCode | None
+    message: str
+    token_index: int
+    soft: bool
+    retract: tuple[int, int, str] | None
+    tokens_seen: int
+    tokens_dropped: int
+    scores: list[float]
+    evidence: list[Any]
+    warnings: list[Warn]
+    timings: dict[str, Any]
 
     def to_dict(self, timings: bool = True) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in self.__slots__}
@@ -179,5 +154,5 @@ class HaltRecord:
         return out
 
     def __repr__(self) -> str:
-        state = f"halted {self.reason.value} at {self.token_index}" if self.halted else "completed"
+        state = f"halted {self.reason} at {self.token_index}" if self.halted else "completed"
         return f"HaltRecord({state}, released={len(self.released_text)} chars, scores={len(self.scores)})"

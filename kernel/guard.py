@@ -6,7 +6,8 @@ result looks the same everywhere (and the cross-runtime tests compare exactly th
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from haltguard.kernel.injection import apply_prompt_action, scan_prompt
 from haltguard.kernel.policy import Policy

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 import time
 from bisect import bisect_left
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.events import Event, Halt, HaltRecord, ReasonCode, Release, Warn, WarningCode

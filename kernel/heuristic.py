@@ -12,7 +12,8 @@ dev only (see ``benchmarks``) and recorded in ``DEFAULT_THRESHOLD``.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from haltguard.kernel.sentences import sentence_spans
 

@@ -8,8 +8,9 @@ request that happens to contain that entity type.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from haltguard.kernel.detector import Detector, Registry, default_registry
 from haltguard.kernel.errors import FieldError
@@ -56,7 +57,7 @@ class EntityRule:
     mask_char: str = "*"
 
     @classmethod
-    def from_dict(cls, data: Any, path: str) -> "EntityRule":
+    def from_dict(cls, data: Any, path: str) -> EntityRule:
         if isinstance(data, str):
             data = {"action": data}
         d = _keys(path, data, {"action", "restore", "keep_last", "mask_char"})
@@ -76,7 +77,7 @@ class PromptSecurityRule:
     threshold: float = 0.5
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "prompt_security") -> "PromptSecurityRule":
+    def from_dict(cls, data: Any, path: str = "prompt_security") -> PromptSecurityRule:
         d = _keys(path, data, {"action", "threshold"})
         rule = cls(**d)
         _choice(f"{path}.action", rule.action, PROMPT_ACTIONS)
@@ -90,7 +91,7 @@ class OutputProtectionRule:
     action: str = "redact"
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "output_protection") -> "OutputProtectionRule":
+    def from_dict(cls, data: Any, path: str = "output_protection") -> OutputProtectionRule:
         d = _keys(path, data, {"mode", "action"})
         rule = cls(**d)
         _choice(f"{path}.mode", rule.mode, OUTPUT_MODES)
@@ -134,7 +135,7 @@ class Policy:
         return cached
 
     @classmethod
-    def from_dict(cls, data: Any) -> "Policy":
+    def from_dict(cls, data: Any) -> Policy:
         d = _keys("", data, {"name", "default_action", "entities", "enabled", "min_score", "context_words",
                              "custom_recognizers", "prompt_security", "output_protection"})
         kw: dict[str, Any] = {}
@@ -181,7 +182,7 @@ class Policy:
         return cls(**kw)
 
     @classmethod
-    def from_json(cls, text: str) -> "Policy":
+    def from_json(cls, text: str) -> Policy:
         try:
             return cls.from_dict(json.loads(text))
         except json.JSONDecodeError as exc:

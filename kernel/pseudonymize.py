@@ -10,7 +10,8 @@ typically do to them (spaces, case, escaped braces).
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from haltguard.kernel.detector import Finding
 from haltguard.kernel.policy import EntityRule, Policy
@@ -107,7 +108,7 @@ class Session:
         return {"session_id": self.session_id, "entries": {k: dict(v) for k, v in self.entries.items()}}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Session":
+    def from_dict(cls, data: Mapping[str, Any]) -> Session:
         if not isinstance(data, Mapping) or not isinstance(data.get("entries", {}), Mapping):
             raise ValueError("session must be an object with an 'entries' object")
         entries = data.get("entries", {})
@@ -217,7 +218,7 @@ def rehydrate(output: str, session: Session, revoked: Revoked | Iterable[str] | 
         gone = set(revoked)
         revoked = lambda _t, v: v in gone  # noqa: E731
     stats: list[Any] = [0, [], 0]
-    text = _PLACEHOLDER.sub(lambda m: _restore(m, session, revoked, stats), output)  # type: ignore[arg-type]
+    text = _PLACEHOLDER.sub(lambda m: _restore(m, session, revoked, stats), output)
     return RehydrateResult(text, stats[0], stats[1], stats[2])
 
 
@@ -252,10 +253,10 @@ class StreamingRehydrator:
         i = max(cut, boundary, 0)
         while i < n:
             if buf[i] in "{\\":
-                m = _PLACEHOLDER.match(buf, i)
-                if m is None:
+                whole = _PLACEHOLDER.match(buf, i)
+                if whole is None:
                     break  # may still become a placeholder: hold from here
-                i = m.end()  # complete placeholders are final
+                i = whole.end()  # complete placeholders are final
             else:
                 i += 1
         ready, self._buf = buf[:i], buf[i:]

@@ -14,8 +14,9 @@ skipped unless one of their context words occurs in the text.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from haltguard.kernel.errors import FieldError
 from haltguard.kernel.validators import VALIDATORS
@@ -63,7 +64,7 @@ class Pattern:
     score: float | None = None
 
     @classmethod
-    def coerce(cls, spec: "str | Pattern | Mapping[str, Any]", where: str) -> "Pattern":
+    def coerce(cls, spec: str | Pattern | Mapping[str, Any], where: str) -> Pattern:
         if isinstance(spec, Pattern):
             return spec
         if isinstance(spec, str):
@@ -130,7 +131,7 @@ class Recognizer:
         object.__setattr__(self, "context", tuple(w.lower() for w in self.context))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], where: str = "recognizer") -> "Recognizer":
+    def from_dict(cls, data: Mapping[str, Any], where: str = "recognizer") -> Recognizer:
         if not isinstance(data, Mapping):
             raise RecognizerError(where, "must be an object")
         known = {"type", "patterns", "score", "validator", "context", "context_required", "context_boost",

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 __all__ = ["ResourceMissing", "DataMissing", "ModelLocation", "locate_model", "model_dir", "data_dir",
            "bundle_dir", "checkout_root", "MODEL_PACKAGE", "ENV_MODEL", "ENV_DATA", "ENV_BUNDLE"]

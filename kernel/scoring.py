@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from haltguard.kernel.heuristic import CONTRADICTION_CAP, unsupported_numbers
 from haltguard.kernel.windows import HYPOTHESIS_MODES, NUMBERS_COUNTED, apply_number_penalty, hypothesis_units, premise_chunks
@@ -62,7 +63,7 @@ class OperatingPoint:
             raise ValueError(f"max_length must be >= 8, not {self.max_length}")
 
     @classmethod
-    def from_manifest(cls, manifest: Mapping[str, Any]) -> "OperatingPoint":
+    def from_manifest(cls, manifest: Mapping[str, Any]) -> OperatingPoint:
         """The manifest's fields (``max_length``, ``threshold``, ``hypothesis``, ``number_penalty``,
         ``supported_index``); defaults where it has none."""
         return cls(max_length=int(manifest.get("max_length", 256)), threshold=float(manifest.get("threshold", 0.5)),
@@ -70,7 +71,7 @@ class OperatingPoint:
                    number_penalty=float(manifest.get("number_penalty", 0.0)),
                    supported_index=int(manifest.get("supported_index", 1)))
 
-    def replace(self, **changes: Any) -> "OperatingPoint":
+    def replace(self, **changes: Any) -> OperatingPoint:
         return OperatingPoint(**{**self.to_dict(), **changes})
 
     def to_dict(self) -> dict[str, Any]:

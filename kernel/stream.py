@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any, AsyncIterable, AsyncIterator, Awaitable, Callable, Generator, Iterable, Sequence, Union
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Generator, Iterable, Sequence
+from typing import Any
 
 from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.events import Event, HaltRecord, ReasonCode
@@ -33,8 +34,8 @@ class Score:
         return f"Score({self.value!r}, evidence={self.evidence!r})"
 
 
-ScoreResult = Union[float, Score, tuple]
-Scorer = Callable[[ScoreView], Union[ScoreResult, Awaitable[ScoreResult]]]
+ScoreResult = float | Score | tuple
+Scorer = Callable[[ScoreView], ScoreResult | Awaitable[ScoreResult]]
 
 
 def _unpack(out: Any) -> tuple[Any, Any]:
@@ -70,7 +71,7 @@ def score_once(kernel: HaltKernel, scorer: Scorer) -> Sequence[Event]:
         return kernel._apply(out, None, upto)
     if inspect.isawaitable(out):
         if hasattr(out, "close"):
-            out.close()  # type: ignore[union-attr]
+            out.close()
         raise TypeError("an async scorer needs aguard_stream/arun_stream")
     return _push_result(kernel, out, upto, elapsed)
 
@@ -175,7 +176,7 @@ async def ascore_once(kernel: HaltKernel, scorer: Scorer) -> list[Event]:
                 out = await asyncio.wait_for(out, deadline / 1000.0)
             else:
                 out = await out
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         kernel.note_scorer_time((clock() - t0) * 1000.0)
         return list(
             kernel.push_failure(ReasonCode.DEADLINE_MISSED, f"scorer gave no score within {deadline} ms", upto=upto)
@@ -204,10 +205,10 @@ async def aguard_stream(
 
     async def source() -> AsyncIterator[str]:
         if hasattr(tokens, "__aiter__"):
-            async for t in tokens:  # type: ignore[union-attr]
+            async for t in tokens:
                 yield t
         else:
-            for t in tokens:  # type: ignore[union-attr]
+            for t in tokens:
                 yield t
 
     async for token in source():

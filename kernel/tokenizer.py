@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = ["WordPieceTokenizer", "Encoding", "TruncationError"]
 
@@ -64,7 +64,7 @@ class Encoding:
         self.attention_mask = [1] * len(ids)
         self.tokens = tokens
 
-    def pad(self, length: int, pad_id: int = 0, pad_token: str = "[PAD]") -> "Encoding":
+    def pad(self, length: int, pad_id: int = 0, pad_token: str = "[PAD]") -> Encoding:
         extra = length - len(self.ids)
         if extra > 0:
             self.ids += [pad_id] * extra
@@ -99,12 +99,12 @@ class WordPieceTokenizer:
         self._special_rx = re.compile("|".join(map(re.escape, specials))) if match_special_tokens and specials else None
 
     @classmethod
-    def from_file(cls, path: str) -> "WordPieceTokenizer":
+    def from_file(cls, path: str) -> WordPieceTokenizer:
         with open(path, encoding="utf-8") as fh:
             return cls([line.rstrip("\n") for line in fh])
 
     @classmethod
-    def from_lines(cls, lines: Iterable[str]) -> "WordPieceTokenizer":
+    def from_lines(cls, lines: Iterable[str]) -> WordPieceTokenizer:
         return cls([line.rstrip("\n") for line in lines])
 
     # --- normalisation and pre-tokenisation ----------------------------------------------

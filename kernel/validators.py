@@ -251,7 +251,8 @@ def ipv6(text: str) -> bool:
 def mac(text: str) -> bool:
     parts = re.split(r"[:\-.]", text)
     hexes = "".join(parts)
-    return len(hexes) == 12 and all(c in "0123456789abcdefABCDEF" for c in hexes) and hexes not in ("000000000000", "ffffffffffff", "FFFFFFFFFFFF")
+    return (len(hexes) == 12 and all(c in "0123456789abcdefABCDEF" for c in hexes)
+            and hexes not in ("000000000000", "ffffffffffff", "FFFFFFFFFFFF"))
 
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -326,7 +327,7 @@ def jwt(text: str) -> bool:
 
 def pem_private_key(text: str) -> bool:
     m = re.match(r"-----BEGIN ((?:[A-Z]+ )*PRIVATE KEY)-----", text)
-    return bool(m) and text.rstrip().endswith(f"-----END {m.group(1)}-----")
+    return m is not None and text.rstrip().endswith(f"-----END {m.group(1)}-----")
 
 
 def shannon_entropy(s: str) -> float:

@@ -12,7 +12,7 @@ instead of each rule is recorded in docs/lab/scoring-trials.md.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from haltguard.kernel.heuristic import unsupported_numbers
 from haltguard.kernel.sentences import split_sentences

@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import httpx
 import pytest

@@ -34,7 +34,8 @@ def bundle(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo_host(bundle, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo-host")
-    cfg = {"auth": {"keys": [{"name": "page", "key": DEMO_KEY, "scopes": ["score", "review", "stream", "detect", "transform", "rehydrate"]}]},
+    scopes = ["score", "review", "stream", "detect", "transform", "rehydrate"]
+    cfg = {"auth": {"keys": [{"name": "page", "key": DEMO_KEY, "scopes": scopes}]},
            "session": {"keys": [{"kid": "d1", "secret": "d" * 48}]},
            "server": {"bundle_dir": bundle["out"]}, "rate_limit": {"rate": 1000, "burst": 2000}}
     with HostProcess(cfg, log=tmp / "host.log") as h:

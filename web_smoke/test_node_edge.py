@@ -7,10 +7,10 @@ import shutil
 import subprocess
 
 import pytest
+from test_browser import PAIRS, model_parity
 
 from haltguard.kernel.parity import run_cases
 from haltguard.paths import REPO
-from test_browser import PAIRS, model_parity
 
 pytestmark = pytest.mark.node
 

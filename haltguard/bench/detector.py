@@ -12,8 +12,8 @@ import subprocess
 import time
 from typing import Any
 
-from haltguard.kernel.resources import data_dir
 from haltguard.kernel.detector import Detector
+from haltguard.kernel.resources import data_dir
 from haltguard.paths import BENCHMARKS, REPO, SCRIPTS, require_checkout
 
 

@@ -44,7 +44,8 @@ def _python_ms(length: int, threads: int, repeats: int) -> float:
     from haltguard.models.scorer import OnnxNliScorer
 
     sc = OnnxNliScorer(REPO / "models" / "default", threads=threads, max_length=length)
-    p = tuple(_pair(length))
+    premise, hypothesis = _pair(length)
+    p = (premise, hypothesis)
     sc.score_pairs([p])
     ts = []
     for _ in range(repeats):

@@ -8,10 +8,11 @@ SummEdits is the honest one. The kernel's DEFAULT_THRESHOLD is also evaluated.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from haltguard.models.datasets import load_summedits, load_wice_dev
 from haltguard.kernel.heuristic import DEFAULT_THRESHOLD, _Facts, heuristic_support, overlap_support
+from haltguard.models.datasets import load_summedits, load_wice_dev
 from haltguard.models.evaluate import balanced_accuracy, best_threshold
 
 

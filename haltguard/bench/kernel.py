@@ -20,7 +20,7 @@ from typing import Any
 
 from haltguard.paths import BENCHMARKS, NODE_RUNNER, REPO, SCRIPTS, WASM, require_checkout
 
-SETTINGS = dict(hard_limit=0.5, window=(10, 0.55), trend=(5, 0.15), soft_limit=0.6)
+SETTINGS = {"hard_limit": 0.5, "window": (10, 0.55), "trend": (5, 0.15), "soft_limit": 0.6}
 
 _OURS = r'''
 import json, statistics, time

@@ -19,8 +19,9 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from haltguard.kernel.resources import model_dir as find_model
 
@@ -134,6 +135,7 @@ def run(runs: int = 5, model_dir: str | Path | None = None, *, lengths: Sequence
     for v in variants + (["int8_dynamic"] if fast is not None else []):
         for t in threads:
             if v == "int8_dynamic":
+                assert fast is not None
                 session = _session(fast, t)
             else:
                 sc = OnnxNliScorer(d, v, threads=t)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 __all__ = ["evaluate_scores", "balanced_accuracy", "best_threshold", "load_rows", "eval_nli", "auc", "BACKENDS"]
 

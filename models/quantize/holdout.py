@@ -15,7 +15,8 @@ report takes ~2 s per candidate, 100 folds of it would take most of an hour.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from haltguard.models.release import GOAL_KINDS, GRID, TASKS, preference
 
@@ -41,7 +42,7 @@ def _group_index(rows: list[dict[str, Any]]) -> tuple[int, Any]:
     return len(groups), np.array([groups[str(r.get("group"))] for r in rows])
 
 
-def held_out_halves(rows: list[dict[str, Any]], candidates: dict[tuple[str, float], Sequence[float]],
+def held_out_halves(rows: list[dict[str, Any]], candidates: Mapping[tuple[str, float], Sequence[float]],
                     halvings: int = 50, seed: int = 0) -> dict[str, Any]:
     """Mean balanced accuracy per task (and the goal's four kinds, and all tasks) on the half
     not used to choose among ``candidates`` ((mode, penalty) -> support per row) and the GRID threshold."""
@@ -89,6 +90,7 @@ def held_out_halves(rows: list[dict[str, Any]], candidates: dict[tuple[str, floa
                 rank = preference(round(float(macro[j]), 6), k)
                 if best is None or rank > best[0]:
                     best = (rank, k, grid[j])
+            assert best is not None
             measured.append(by_task(S[best[1]], np.array([best[2]]), usable(measure))[0])
     m = np.array(measured)
     per_task = {t: round(float(np.nanmean(m[:, i])), 2) for i, t in enumerate(tasks)}

@@ -21,12 +21,13 @@ import json
 import random
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from haltguard.models.datasets import data_dir, load_summedits, load_wice_dev
 from haltguard.kernel.sentences import split_sentences
 from haltguard.kernel.windows import premise_chunks
+from haltguard.models.datasets import data_dir, load_summedits, load_wice_dev
 
 __all__ = ["build_pairs", "split_dev", "add_distractors", "distractor_probe", "dev_documents", "data_files",
            "file_hashes", "default_token_counter", "SUPPORTED_KINDS", "UNSUPPORTED_KINDS"]
@@ -188,7 +189,7 @@ _ANTONYMS = [("increase", "decrease"), ("increased", "decreased"), ("increases",
              ("majority", "minority"), ("always", "never"), ("cheap", "expensive"), ("old", "new"),
              ("long", "short"), ("high", "low"), ("good", "bad"), ("happy", "sad"), ("allowed", "banned"),
              ("men", "women"), ("male", "female"), ("north", "south"), ("east", "west"), ("inside", "outside")]
-_ANTONYM = {**{a: b for a, b in _ANTONYMS}, **{b: a for a, b in _ANTONYMS}}
+_ANTONYM = {**dict(_ANTONYMS), **{b: a for a, b in _ANTONYMS}}
 _ANTONYM_RE = re.compile(r"\b(" + "|".join(sorted(_ANTONYM, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _PHRASE = re.compile(r"\b(?:in|on|at|for|with|after|before|during|by) (?:the )?(?:[A-Z]\w+|\d[\d,.]*)(?: [A-Z]?\w+)?")
 
@@ -218,8 +219,8 @@ def _edit(kind: str, s: str, doc: str, rng: random.Random, names: list[str],
             new = n.replace(n[-1], str((int(n[-1]) + rng.randint(1, 8)) % 10)) if n[-1].isdigit() else n
         return (s[:m.start()] + new + s[m.end():], 0) if new != n else None
     if kind == "date":
-        m = next((m for m in MONTHS if m in s), None)
-        return (s.replace(m, rng.choice([x for x in MONTHS if x != m]), 1), 0) if m else None
+        month = next((x for x in MONTHS if x in s), None)
+        return (s.replace(month, rng.choice([x for x in MONTHS if x != month]), 1), 0) if month else None
     if kind == "entity":
         m = _CAP.search(s)
         if not m:
@@ -382,7 +383,8 @@ def _in_dev(group: str, dev_fraction: float, seed: int) -> bool:
 
 def split_dev(rows: list[dict[str, Any]], dev_fraction: float = 0.12, seed: int = 13) -> tuple[list, list]:
     """Dev by group (stable hash), so premises never cross the split."""
-    train, dev = [], []
+    train: list[dict[str, Any]] = []
+    dev: list[dict[str, Any]] = []
     for r in rows:
         (dev if _in_dev(r["group"], dev_fraction, seed) else train).append(r)
     return train, dev

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from haltguard.kernel.windows import NUMBERS_COUNTED, apply_number_penalty, unsupported_number_counts
 from haltguard.models.evaluate import evaluate_scores
@@ -127,7 +128,8 @@ def choose_operating_point(rows: list[dict[str, Any]], scores_by_mode: dict[str,
     return _choose(_best_thresholds(rows, operating_candidates(rows, scores_by_mode, penalties)))
 
 
-def _best_thresholds(rows: list[dict[str, Any]], cands: dict[tuple[str, float], list[float]]) -> dict[tuple[str, float], tuple[float, float]]:
+def _best_thresholds(rows: list[dict[str, Any]],
+                     cands: dict[tuple[str, float], list[float]]) -> dict[tuple[str, float], tuple[float, float]]:
     """(macro over tasks, threshold) at each candidate's best GRID threshold."""
     return {k: _best_threshold_for_macro(rows, sc) for k, sc in cands.items()}
 
@@ -236,7 +238,8 @@ class ScoreMemo:
         from haltguard.kernel.scoring import DocumentScorer, OperatingPoint
 
         point = getattr(self.scorer, "point", None) or OperatingPoint(max_length=self.scorer.max_length)
-        docs = DocumentScorer(self.scorer.count_tokens, point.replace(number_penalty=number_penalty))
+        # threshold 0: the release is choosing the threshold, so no support is capped as "below" one yet
+        docs = DocumentScorer(self.scorer.count_tokens, point.replace(number_penalty=number_penalty, threshold=0.0))
         return {m: docs.score(items, self.score_pairs, m) for m in modes}
 
 

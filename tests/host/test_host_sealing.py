@@ -2,11 +2,13 @@ import base64
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from haltguard.host.sealing import SealError, SessionSealer
 
-MAPPING = {"session_id": "s", "entries": {"{{email:1}}": {"type": "email", "value": "a@b.example", "restore": "original", "masked": "a@b.example"}}}
+MAPPING = {"session_id": "s", "entries": {"{{email:1}}": {"type": "email", "value": "a@b.example", "restore": "original",
+                                                         "masked": "a@b.example"}}}
 
 
 def test_roundtrip_binds_tenant_and_policy():

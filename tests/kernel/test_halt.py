@@ -6,8 +6,6 @@ import asyncio
 
 import pytest
 
-from haltguard.testing import run_coroutine
-
 from haltguard.kernel import (
     Cadence,
     HaltConfig,
@@ -22,6 +20,7 @@ from haltguard.kernel import (
     guard_stream,
     run_stream,
 )
+from haltguard.testing import run_coroutine
 
 PLAIN = HaltConfig(window=None, trend=None, soft_limit=None)
 

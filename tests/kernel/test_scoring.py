@@ -9,8 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from haltguard.kernel.scoring import (CONTRADICTION_CAP, DocumentScorer, OperatingPoint, heuristic_document_scorer, heuristic_pair_scores,
-                                      read_manifest, softmax_support, verdict_of)
+from haltguard.kernel.scoring import (
+    CONTRADICTION_CAP,
+    DocumentScorer,
+    OperatingPoint,
+    heuristic_document_scorer,
+    heuristic_pair_scores,
+    read_manifest,
+    softmax_support,
+    verdict_of,
+)
 from haltguard.kernel.windows import premise_chunks
 from haltguard.testing import run_coroutine
 

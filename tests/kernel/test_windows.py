@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from haltguard.kernel.heuristic import unsupported_numbers
-from haltguard.kernel.windows import NUMBERS_COUNTED, hypothesis_units, penalise_unsupported_numbers, premise_chunks
+from haltguard.kernel.windows import NUMBERS_COUNTED, hypothesis_units, penalise_unsupported_numbers
 
 
 def count_words(text: str) -> int:

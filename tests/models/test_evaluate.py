@@ -160,8 +160,9 @@ def test_cpu_host_expands_weight_only_int8_to_the_same_scores():
 
 def test_torch_backend_scores_at_the_manifest_operating_point(tmp_path):
     pytest.importorskip("torch")
-    from haltguard.models.evaluate import make_scorer
     from test_export import _tiny_bert  # tests/models is on sys.path under pytest
+
+    from haltguard.models.evaluate import make_scorer
 
     _tiny_bert(tmp_path / "checkpoint")
     (tmp_path / "manifest.json").write_text(json.dumps({"threshold": 0.42, "max_length": 48, "hypothesis": "sentences",

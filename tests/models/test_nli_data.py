@@ -6,9 +6,21 @@ import re
 import pytest
 
 from haltguard.kernel.sentences import split_sentences
-from haltguard.models.nli_data import (_ANTONYM, SUPPORTED_KINDS, UNSUPPORTED_KINDS, _join, _summary_sentences, add_distractors,
-                                       build_pairs, default_token_counter, dev_documents, distractor_probe, file_hashes,
-                                       split_dev, summary)
+from haltguard.models.nli_data import (
+    _ANTONYM,
+    SUPPORTED_KINDS,
+    UNSUPPORTED_KINDS,
+    _join,
+    _summary_sentences,
+    add_distractors,
+    build_pairs,
+    default_token_counter,
+    dev_documents,
+    distractor_probe,
+    file_hashes,
+    split_dev,
+    summary,
+)
 
 
 @pytest.fixture(scope="module")

@@ -54,9 +54,9 @@ def test_number_penalty_counts_numbers_the_whole_premise_never_states():
 
 
 def test_onnx_scorer_reads_the_number_penalty_from_its_manifest():
-    from haltguard.models.scorer import OnnxNliScorer
-
     import json
+
+    from haltguard.models.scorer import OnnxNliScorer
 
     want = float(json.loads((DEFAULT_MODEL_DIR / "manifest.json").read_text()).get("number_penalty", 0.0))
     assert OnnxNliScorer(DEFAULT_MODEL_DIR).number_penalty == want

@@ -13,9 +13,9 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="models extra not installed")
 
-from haltguard.models.train import train  # noqa: E402
-
 from test_export import PAIRS, _tiny_bert  # noqa: E402  (tests/models is on sys.path under pytest)
+
+from haltguard.models.train import train  # noqa: E402
 
 OPTS = {"max_steps": 4, "batch_size": 8, "max_length": 32, "lr": 1e-3, "eval_every": 0.5, "select_dev": 8}
 
@@ -233,7 +233,8 @@ def test_haltguard_train_stops_on_a_set_up_fault_with_a_message_not_a_traceback(
     out = subprocess.run([str(Path(sys.executable).parent / "haltguard"), "train", "--out", str(tmp_path / "out"),
                           "--work", str(tmp_path / "work")], capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 1 and "Traceback" not in out.stderr
-    assert out.stderr.strip().endswith(f"haltguard: data folder {tmp_path / 'no-data'} not found; set HALTGUARD_DATA to the shared data folder")
+    want = f"haltguard: data folder {tmp_path / 'no-data'} not found; set HALTGUARD_DATA to the shared data folder"
+    assert out.stderr.strip().endswith(want)
     assert not (tmp_path / "out").exists()
     monkeypatch.setattr(tr, "BASE_SHA256", "0" * 64)  # another encoder than the pinned one
     with pytest.raises(SystemExit, match=r"^haltguard: .*model\.safetensors has sha256 [0-9a-f]{64}, expected 0{64}"):

@@ -8,6 +8,7 @@ model, asks the host's ``/v1/score`` and ``/v1/review``, which judge the same wa
 """
 
 import json
+from typing import Any
 
 from haltguard.kernel.driver import ClaimStream
 from haltguard.kernel.guard import detect_json, rehydrate_json, transform_json
@@ -15,32 +16,45 @@ from haltguard.kernel.presets import resolve_halt
 from haltguard.kernel.scoring import DocumentScorer, OperatingPoint, softmax_support
 from haltguard.kernel.tokenizer import WordPieceTokenizer
 
-_state = {"tok": None, "docs": None, "point": OperatingPoint(), "remote": False, "streams": {}, "next": 0}
+
+class _State:
+    """What one worker holds: the tokenizer, the scoring path at the model's operating point, streams."""
+
+    def __init__(self) -> None:
+        self.tok: Any = None
+        self.docs: Any = None
+        self.point = OperatingPoint()
+        self.remote = False
+        self.streams: dict[int, ClaimStream] = {}
+        self.next = 0
+
+
+_state = _State()
 
 
 def setup(vocab_text, manifest_json):
     """On-device: the model's vocab and manifest (its operating point). Without a vocab the
     host judges (``remote``) and its manifest's threshold is the one that applies."""
     point = OperatingPoint.from_manifest(json.loads(manifest_json) if manifest_json else {})
-    _state["point"] = point
+    _state.point = point
     if vocab_text:
         lines = vocab_text.split("\n")  # not splitlines(): tokens may contain U+2028 & co.
         if lines and lines[-1] == "":
             lines.pop()
         tok = WordPieceTokenizer.from_lines(lines)
-        _state["tok"] = tok
-        _state["docs"] = DocumentScorer(lambda text: len(tok.tokenize_ids(text)), point)
-        _state["remote"] = False
+        _state.tok = tok
+        _state.docs = DocumentScorer(lambda text: len(tok.tokenize_ids(text)), point)
+        _state.remote = False
     else:
-        _state["remote"] = True
+        _state.remote = True
     return json.dumps({"threshold": point.threshold, "max_length": point.max_length})
 
 
 def encode(pairs_json, max_length=0):
     """Pairs -> flat int ids/mask/type arrays padded to the longest, for onnxruntime-web."""
-    tok = _state["tok"]
+    tok = _state.tok
     pairs = json.loads(pairs_json)
-    n = int(max_length) or _state["point"].max_length
+    n = int(max_length) or _state.point.max_length
     encs = [tok.encode(p, h, max_length=n) for p, h in pairs]
     width = max(len(e.ids) for e in encs)
     ids, mask, types = [], [], []
@@ -54,20 +68,20 @@ def encode(pairs_json, max_length=0):
 
 def supports(logits_json):
     """P(supported) per row of model logits (JS only runs the session)."""
-    return json.dumps(softmax_support(json.loads(logits_json), _state["point"].supported_index))
+    return json.dumps(softmax_support(json.loads(logits_json), _state.point.supported_index))
 
 
 async def _model_pairs(pairs):
     import hg_js  # registered by worker.mjs: runs the ONNX session, answers logits as JSON
 
     rows = json.loads(await hg_js.logits(json.dumps([list(p) for p in pairs])))
-    return softmax_support(rows, _state["point"].supported_index)
+    return softmax_support(rows, _state.point.supported_index)
 
 
 async def score_planned(pairs_json):
     """Support per (premise, hypothesis) exactly as the host's /v1/score and `haltguard eval nli` give it."""
     items = [(p, h) for p, h in json.loads(pairs_json)]
-    return json.dumps(await _state["docs"].ascore(items, _model_pairs))
+    return json.dumps(await _state.docs.ascore(items, _model_pairs))
 
 
 async def _remote_judge(context, sentence):
@@ -102,17 +116,17 @@ def rehydrate(output, session_json):
 def stream_start(context, halt_json):
     """``halt_json``: a preset name, a HaltConfig dict, ``{"preset": ..., ...}`` or empty (the default preset)."""
     cfg = resolve_halt(json.loads(halt_json) if halt_json else None)
-    judge = _remote_judge if _state["remote"] else _state["docs"].claim_judge(_model_pairs)
-    _state["next"] += 1
-    sid = _state["next"]
-    _state["streams"][sid] = ClaimStream(judge, context, cfg)
+    judge = _remote_judge if _state.remote else _state.docs.claim_judge(_model_pairs)
+    _state.next += 1
+    sid = _state.next
+    _state.streams[sid] = ClaimStream(judge, context, cfg)
     return sid
 
 
 async def stream_feed(sid, chunk):
-    return json.dumps(await _state["streams"][sid].feed(chunk))
+    return json.dumps(await _state.streams[sid].feed(chunk))
 
 
 async def stream_end(sid):
-    s = _state["streams"].pop(sid)
+    s = _state.streams.pop(sid)
     return json.dumps(await s.end())
