@@ -54,7 +54,9 @@ def main() -> int:
     batches = [int(b) for b in args.batches.split(",")]
     L = args.length
     d = Path(args.model_dir)
-    manifest = json.loads((d / "manifest.json").read_text())
+    from haltguard.kernel.scoring import read_manifest
+
+    manifest = read_manifest(d)
     if ort_cuda:
         for variant, fname in manifest["onnx"].items():
             sess = ort.InferenceSession(str(d / fname), providers=["CUDAExecutionProvider", "CPUExecutionProvider"])

@@ -35,7 +35,8 @@ _state = _State()
 def setup(vocab_text, manifest_json):
     """On-device: the model's vocab and manifest (its operating point). Without a vocab the
     host judges (``remote``) and its manifest's threshold is the one that applies."""
-    point = OperatingPoint.from_manifest(json.loads(manifest_json) if manifest_json else {})
+    manifest = json.loads(manifest_json) if manifest_json else {}
+    point = OperatingPoint.from_manifest(manifest)
     _state.point = point
     if vocab_text:
         lines = vocab_text.split("\n")  # not splitlines(): tokens may contain U+2028 & co.
@@ -47,7 +48,8 @@ def setup(vocab_text, manifest_json):
         _state.remote = False
     else:
         _state.remote = True
-    return json.dumps({"threshold": point.threshold, "max_length": point.max_length})
+    int8 = (manifest.get("onnx") or {}).get("int8")
+    return json.dumps({"threshold": point.threshold, "max_length": point.max_length, "int8_file": int8})
 
 
 def encode(pairs_json, max_length=0):

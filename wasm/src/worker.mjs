@@ -3,7 +3,7 @@
 // onnxruntime-web runs the model, and the host's /v1/score is the fallback scorer.
 import { loadPyodide } from "./pyodide/pyodide.mjs";
 
-let py = null, hg = null, ort = null, session = null, cfg = null, remote = null;
+let py = null, hg = null, ort = null, session = null, remote = null;
 let threshold = 0.5, maxLength = 256;
 
 const IN_NODE = typeof process !== "undefined" && !!(process.versions && process.versions.node);
@@ -52,7 +52,6 @@ async function scoreRemote(pairs) {
 
 let backend = "none";
 async function init(opts) {
-  cfg = opts;
   const base = new URL(opts.baseUrl);
   const t0 = performance.now();
   let indexURL = new URL("pyodide/", base).href;
@@ -72,16 +71,15 @@ async function init(opts) {
   const info = { pyodideBootMs: tBoot, backend: "none" };
   if (opts.model) {
     const mdir = new URL(opts.model, base);
-    const manifest = JSON.parse(new TextDecoder().decode(await fetchBytes(new URL("manifest.json", mdir))));
+    const manifest = new TextDecoder().decode(await fetchBytes(new URL("manifest.json", mdir)));  // Python reads it
     const vocab = new TextDecoder().decode(await fetchBytes(new URL("vocab.txt", mdir)));
-    cfg.manifest = manifest;
-    const meta = JSON.parse(hg.setup(vocab, JSON.stringify(manifest)));
+    const meta = JSON.parse(hg.setup(vocab, manifest));
     threshold = meta.threshold; maxLength = meta.max_length;
     ort = await import(new URL("ort/ort.wasm.min.mjs", base).href);
     const ortDir = new URL("ort/", base);
     ort.env.wasm.wasmPaths = IN_NODE && ortDir.protocol === "file:" ? decodeURIComponent(ortDir.pathname) : ortDir.href;
     ort.env.wasm.numThreads = opts.threads ?? (globalThis.crossOriginIsolated ? 2 : 1);
-    const bytes = await fetchBytes(new URL(manifest.onnx.int8, mdir));
+    const bytes = await fetchBytes(new URL(meta.int8_file, mdir));
     const t1 = performance.now();
     session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
     info.modelLoadMs = performance.now() - t1;
@@ -91,7 +89,7 @@ async function init(opts) {
     backend = "onnx";
     if (remote && opts.firstScoreBudgetMs != null && info.firstScoreMs > opts.firstScoreBudgetMs) {
       backend = "host"; info.fallbackReason = `first score took ${info.firstScoreMs.toFixed(0)} ms > budget ${opts.firstScoreBudgetMs} ms`;
-      hg.setup("", JSON.stringify(manifest));  // streams are judged by the host from now on
+      hg.setup("", manifest);  // streams are judged by the host from now on
     }
     info.threads = ort.env.wasm.numThreads;
   } else if (remote) {

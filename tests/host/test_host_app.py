@@ -1,0 +1,59 @@
+"""The assembled app: overridable dependencies, no silent fallback, presets over the WebSocket."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from haltguard.host.app import create_app
+from haltguard.host.auth import Principal
+from haltguard.host.config import ALL_SCOPES, load_config
+from haltguard.host.deps import authenticate, get_limiter
+from haltguard.host.engines import EngineLoadError
+from haltguard.kernel.demo import ANSWER, CONTEXT
+from haltguard.kernel.presets import preset
+
+HEURISTIC = {"scorer": {"engine": "heuristic"}, "server": {"demo": False}}
+
+
+def test_auth_and_rate_limit_are_dependencies_a_test_can_replace():
+    app = create_app(load_config(data={**HEURISTIC, "rate_limit": {"rate": 0.001, "burst": 1}}), env={})
+    with TestClient(app) as c:
+        assert c.post("/v1/detect", json={"text": "a@b.io"}).status_code == 401  # no key configured
+        app.dependency_overrides[authenticate] = lambda: Principal("test", frozenset(ALL_SCOPES), None, "test")
+        assert c.post("/v1/detect", json={"text": "a@b.io"}).status_code == 200
+        assert c.post("/v1/detect", json={"text": "a@b.io"}).status_code == 429  # burst 1: the real limiter
+        app.dependency_overrides[get_limiter] = lambda: None
+        r = c.post("/v1/detect", json={"text": "write to a@b.io"})
+        assert r.status_code == 200 and r.json()["findings"][0]["type"] == "email"
+
+
+def test_a_model_that_cannot_load_stops_startup_unless_the_fallback_is_configured(tmp_path):
+    cfg = {"scorer": {"model_dir": str(tmp_path)}, "server": {"demo": False}}
+    with pytest.raises(EngineLoadError, match="scorer.fallback: heuristic"):
+        with TestClient(create_app(load_config(data=cfg), env={})):
+            pass
+    cfg["scorer"]["fallback"] = "heuristic"
+    with TestClient(create_app(load_config(data=cfg), env={})) as c:
+        ready = c.get("/v1/ready").json()
+    assert ready["ready"] and ready["model"]["engine"] == "heuristic" and "manifest.json" in ready["model"]["fallback_reason"]
+
+
+def test_stream_takes_a_preset_by_name_and_defaults_to_the_configured_one():
+    cfg = load_config(data={**HEURISTIC, "auth": {"open_access": True}, "halt": {"preset": "chat"}})
+    with TestClient(create_app(cfg, env={})) as c:
+        for sent, want in ((None, preset("chat")), ("strict", preset("strict")),
+                           ({"preset": "balanced", "hard_limit": 0.3}, None)):
+            with c.websocket_connect("/v1/stream") as ws:
+                ws.send_json({"type": "start", "context": CONTEXT, "text": ANSWER,
+                              **({"halt": sent} if sent is not None else {})})
+                started = ws.receive_json()
+                got = started["config"]
+                if want is not None:
+                    assert got == want.to_dict()
+                else:
+                    assert got == {**preset("balanced").to_dict(), "hard_limit": 0.3}
+        with c.websocket_connect("/v1/stream") as ws:
+            ws.send_json({"type": "start", "context": CONTEXT, "halt": "lenient"})
+            err = ws.receive_json()
+            assert err["type"] == "error" and err["code"] == "invalid_halt_config" and "lenient" in err["message"]
