@@ -111,7 +111,7 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
     Measured on a CPU with AVX-512 VNNI/AMX (1 thread, 256 tokens): dynamic int8 (signed,
     per channel) 24 ms per pair against 51 ms for weight-only int8, but it also costs accuracy,
     not just parity. Quantised from one retrained checkpoint's fp32 export (v16 in
-    docs/nli-training-trials.md), its decisions on the dev documents differ from the weight-only
+    docs/lab/nli-training-trials.md), its decisions on the dev documents differ from the weight-only
     model's on 4.4 % of the scored pairs (max |Δprob| 0.43), SummEdits AUC 0.655 vs 0.674,
     WiCE 0.592 vs 0.610, four held-out kinds of task -0.5 with thresholds chosen on held-out halves.
     Nor does MatMulNBits' own integer path (``accuracy_level=4``: activations quantised per block

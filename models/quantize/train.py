@@ -26,6 +26,8 @@ LABELS = {0: "not_supported", 1: "supported"}
 PRECISIONS = ("fp32", "bf16")
 
 DEFAULTS: dict[str, Any] = {
+    # Why each value is what it is, with the measurements: docs/lab/nli-training-recipe.md;
+    # changes tried and not kept: docs/lab/nli-training-trials.md.
     "seed": 13,
     "max_length": 160,
     "batch_size": 32,
@@ -33,106 +35,24 @@ DEFAULTS: dict[str, Any] = {
     "weight_decay": 0.01,
     "warmup": 0.06,
     "epochs": 2,
-    # a fixed step count keeps the run reproducible: 1.17 passes over the ~30k training pairs (the
-    # second epoch's batches are cut at this count), sized so that training, export and the dev
-    # reports finish within 45 minutes on the 2-core CPU (`haltguard train`: 42.3 minutes, 31.9 of
-    # them training, and the same model bytes as the first run on that AVX2 EPYC; on an AVX-512
-    # Xeon 25.5 + 9.9 minutes, the same loss curve to four decimals and the same dev figures, but
-    # other bytes: max |dprob| 0.0016 over the 10,640 dev-document pairs, 3 of them flip at 0.47).
-    # `minutes` is only a safety stop.
+    # fixed, for a reproducible run that fits training, export and reports in 45 minutes on 2 cores
     "max_steps": 1100,
-    "minutes": 36.0,
+    "minutes": 36.0,  # only a safety stop; a run it cuts short warns
     "eval_every": 0.34,  # fraction of the planned steps between dev evaluations
     "select_dev": 1200,  # dev pairs used for checkpoint selection (all dev pairs for the final threshold)
     "freeze_word_embeddings": True,
-    # the embeddings and this many lowest encoder layers stay as pretrained: backward stops above
-    # them (~23 % less time per step on the CPU), which buys a full pass over the training pairs
-    # instead of 760 steps (81 %) of one. Measured on the dev documents (lr 5e-5): +1.3 macro
-    # balanced accuracy over the claim/answer/minimal-edit/NLI tasks; lr 8e-5 for this single
-    # pass added another +1.3 there and +1.1 on dev pairs. lr 1.2e-4 was not clearly better: dev
-    # pairs AUC 0.860 vs 0.850, but dev documents macro 71.25 vs 71.28 (int8), 74.06 vs 74.62 over
-    # the four held-out kinds of task.
+    # backward stops above the embeddings and these layers: a full pass over the data in the budget
     "freeze_layers": 2,
-    # run the frozen layers once per training pair (no dropout there) and keep their output in
-    # memory (fp16, ~1.9 GB for the default data), so each step runs only the trained layers. It
-    # pays only beyond the first pass (the one-off forward costs what the first pass saves); the
-    # default makes 1.17 passes. Tried against v6 (the earlier one-pass, uncached recipe): 3 frozen
-    # layers, cached, 1250 steps (1.33 passes) in the same time: dev documents macro over tasks
-    # 69.55 vs 71.28, dev pairs 69.28 vs 71.97.
-    # 2 frozen layers, cached, 2 epochs capped at 1400 steps (1.49 passes): selection dev 81.0 vs
-    # 78.4 and dev documents minimal edits 64.1 vs 62.0, but claims vs evidence 56.4 vs 63.1 (macro
-    # 71.37 vs 71.28), and 38.7 training minutes, which with the release exceeds the 45 minutes.
-    # Capped at 1150 steps (1.23 passes; 33.6 training + 10.1 release minutes, at the limit):
-    # macro 71.65 vs 71.28 and minimal edits 63.4 vs 62.0, but the four held-out kinds 73.65 vs
-    # 74.62 (paired bootstrap: better in 12 % of resamples). With balance_classes (below) the
-    # extra passes pay: see there.
+    # the frozen layers run once per pair, their output kept: later passes cost only the trained layers
     "cache_frozen": True,
-    # weight the loss so that within each source (a dataset; SummEdits' domains and the synthetic
-    # edits each count as one) both classes carry equal weight. Sources differ in their share of
-    # supported pairs (QAGS 69 %, WiCE 33 %, SNLI 34 %) and the model learns those priors from
-    # their style, so each source ends up with its own best threshold (0.12 for SNLI to 0.56 for
-    # QAGS on the dev documents) while the manifest holds one: balanced classes per source put
-    # every source's best threshold near the same place. Tried on the shipped recipe (40.9 minutes
-    # with the release): dev documents macro over tasks 71.61 vs 71.28, minimal edits 63.6 vs 62.0
-    # (better in 86 % of bootstrap resamples), int8-fp32 gap 0.39 vs 0.61, but answers vs
-    # knowledge 85.3 vs 86.3 (better in 11 %) and the four held-out kinds 74.53 vs 74.62 (46 %):
-    # a tie on what the goal measures. With more passes (cached, 2 epochs cut at 1100 steps),
-    # whose loss was exactly this spread of thresholds (SNLI 0.12 ... QAGS 0.56), it ships (v11)
-    # against the one-pass unbalanced model (v6): dev pairs 78.37 vs 77.08 (AUC 0.859 vs 0.850);
-    # dev documents macro over tasks 72.66 vs 71.28 (better in 92 % of bootstrap resamples), the
-    # four held-out kinds 75.12 vs 74.62 (76 %), claims vs evidence 66.6 vs 63.1, minimal edits
-    # 61.8 vs 62.0, NLI pairs 86.1 vs 87.1; int8-fp32 gap 0.38 vs 0.61. The per-source best
-    # thresholds sit between 0.33 and 0.62 (v6: 0.42 to 0.76), and the four kinds stay at or
-    # above 74.3 for every threshold from 0.39 to 0.54, so the one shipped threshold holds up.
-    # Tried on top of it, SummEdits' loss x2 and SNLI's x0.5 (aimed at minimal edits): worse
-    # everywhere, minimal edits too (60.3), four held-out kinds 74.11, dev pairs 76.90.
+    # both classes weigh the same within each source, so one threshold fits every source
     "balance_classes": True,
-    # share of the short-premise training pairs given 1-2 unrelated sentences from other training
-    # documents (``add_distractors``), against the v11 release's blind spot: supported dev SNLI
-    # pairs behind two unrelated news sentences are judged supported 53 % of the time (84 % as
-    # they are; the model card's probe). Tried on v11's recipe: 0.3 lifts that to 77 % (probe
-    # balanced accuracy 81.3 vs 72.3) and 0.15 to 74 % (78.7), but the dev documents lose
-    # claims vs evidence (62.7 and 60.3 vs 66.6: Climate-FEVER and WiCE both drop), the four
-    # held-out kinds 74.47 and 73.41 vs 75.12, and training takes 35.5 / 33.9 minutes vs 31.3
-    # (over the 45 with the release at 0.3). Off until that trade is won. (Those runs predate
-    # the full stop now added where an unpunctuated premise meets a distractor: ~2 % of the
-    # changed pairs, mostly SNLI.)
+    # unrelated sentences added to short premises: off, it lost on claims vs evidence
     "distractors": 0.0,
-    # "bf16": the forward and backward passes of training run under CPU autocast in bfloat16 (the
-    # weights, the optimizer state and the loss stay float32; dev scoring and export stay
-    # float32). On a CPU with AMX or AVX512-BF16 a step of the full model takes about half the
-    # time (32 x 100 tokens, 2 threads: 0.85 vs 1.6 s); on one without, bfloat16 is emulated and
-    # slower than float32.
-    # Runs it made affordable (two whole epochs, nothing frozen, more windows per document):
-    # none shipped, see docs/nli-training-trials.md.
+    # "bf16" halves a step on AMX/AVX512-BF16 CPUs; the shipped recipe stays float32
     "precision": "fp32",
-    # share of the planned steps, counted back from the last, whose weights are averaged into the
-    # model that ships (``TailAverage``); 0 keeps the best dev checkpoint instead (the last one in
-    # every run of this recipe so far). The first change to this recipe that won on every seed
-    # tried: the mean over the second half (550 steps) against each seed's own final weights, same
-    # trajectory, held-out halves as above (int8 dev documents, 50 halvings), four kinds / minimal
-    # edits / claims / all five tasks: seed 13 75.50 / 64.27 / 65.6 / 73.39 (+0.38 / +1.55 / -0.31 /
-    # +0.94), seed 14 73.75 / 60.49 / 61.5 / 71.12 (+0.31 / +0.06 / +0.29 / +0.18), seed 15 75.08 /
-    # 61.62 / 64.7 / 72.12 (+1.17 / -0.29 / +3.62 / +0.48); mean +0.62 / +0.44 / +1.20 / +0.53. It
-    # costs nothing: no extra step, one model of the same size and speed.
-    # Other shares of the same seed-13 run, against 0.5 (held-out halves as above, four kinds /
-    # minimal edits / five tasks): 0.3 (330 steps) -0.30 / -0.84 / -0.39, 0.7 (770) -0.76 / -2.13 /
-    # -0.57, 0.9 (991) -2.35 / -4.58 / -2.03. Seed 13, lr 1.2e-4, tail 0.5: 75.11 / 63.79 / 72.63,
-    # -0.39 / -0.48 / -0.76 against this recipe's 75.50 / 64.27 / 73.39; its 0.7 tail 74.97 /
-    # 62.94 / 72.44. Seed 13, the linear decay held at half the peak lr once there (as in stochastic
-    # weight averaging, so the averaged steps keep moving; code not kept): in-sample four kinds
-    # 76.42 vs 76.01 and selection dev 0.7987 vs 0.7941, but held-out halves 75.19 / 63.83 / 72.67
-    # (-0.31 / -0.44 / -0.72; summary sentences 62.6 vs 67.7 in-sample). Not kept.
-    # A soup of the three seeds' tail averages (the mean of their weights): 74.48 / 61.15 / 71.65,
-    # near the seeds' mean (74.78 / 62.13 / 72.21), not their best.
-    # Seed 13, bf16, two whole epochs (1882 steps, 27.8 training minutes), tail 0.5 (941 steps):
-    # selection dev 0.8036, but held-out halves 73.63 / 59.94 / 71.47 (-1.87 / -4.33 / -1.91;
-    # claims 61.86 vs 65.60). More passes still lose on the dev documents.
+    # the mean of the weights over the last half of the steps ships: it won on every seed tried
     "tail_average": 0.5,
-    # Changes tried on this recipe and not kept (other edit kinds and data mixes, auxiliary and
-    # ranking losses, heads, learning rates, regularisers, batch sizes, post-hoc weight
-    # interpolation), each with its held-out figures and the seed noise they are judged against:
-    # docs/nli-training-trials.md.
 }
 
 
