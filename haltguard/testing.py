@@ -23,7 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["free_port", "RedisServer", "HostProcess", "wait_http", "run_coroutine", "CHROMIUM", "CHROMIUM_ARGS"]
+__all__ = ["free_port", "RedisServer", "HostProcess", "wait_http", "run_coroutine", "module_imports", "CHROMIUM",
+           "CHROMIUM_ARGS"]
 
 # Debian's Chromium and the flags that keep it offline and headless (see ../shared/OFFLINE.md).
 CHROMIUM = "/usr/bin/chromium"
@@ -32,6 +33,23 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 T = TypeVar("T")
+
+
+def module_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) for every import in a source file; relative ones as ``.``-prefixed names.
+
+    What the layering tests scan: the kernel's standard-library rule and the package layers.
+    """
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found.append((node.lineno, "." * node.level + (node.module or "")))
+    return found
 
 
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:

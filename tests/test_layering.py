@@ -9,12 +9,12 @@ library works from an installed wheel without the source checkout.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
 from haltguard.kernel.resources import checkout_root
+from haltguard.testing import module_imports
 
 ROOT = checkout_root() or Path(__file__).resolve().parent.parent
 # folder -> the haltguard packages its modules may import
@@ -27,14 +27,7 @@ ALLOWED = {
 
 
 def haltguard_imports(path: Path) -> list[tuple[int, str]]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, a.name) for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            found.append((node.lineno, "." * node.level + (node.module or "")))
-    return [(line, m) for line, m in found if m == "haltguard" or m.startswith(("haltguard.", "."))]
+    return [(line, m) for line, m in module_imports(path) if m == "haltguard" or m.startswith(("haltguard.", "."))]
 
 
 def violations(folder: str, root: Path = ROOT) -> list[str]:

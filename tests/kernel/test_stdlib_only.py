@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 from haltguard.paths import KERNEL_SRC
+from haltguard.testing import module_imports
 
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
-
-
-def _imports(path: Path) -> list[tuple[int, str]]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, a.name) for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                found.append((node.lineno, "." * node.level + (node.module or "")))
-            elif node.module:
-                found.append((node.lineno, node.module))
-    return found
 
 
 def test_every_kernel_module_imports_only_stdlib_and_kernel():
@@ -33,7 +18,7 @@ def test_every_kernel_module_imports_only_stdlib_and_kernel():
     assert len(modules) >= 8
     bad = []
     for path in modules:
-        for line, mod in _imports(path):
+        for line, mod in module_imports(path):
             if mod.startswith("."):
                 bad.append(f"{path.name}:{line} relative import {mod} (use haltguard.kernel...)")
             elif mod.split(".")[0] in STDLIB or mod == "haltguard.kernel" or mod.startswith("haltguard.kernel."):
@@ -46,7 +31,7 @@ def test_every_kernel_module_imports_only_stdlib_and_kernel():
 def test_the_scan_would_catch_a_third_party_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import numpy\nfrom haltguard.host import app\nimport json\n")
-    mods = [m for _, m in _imports(bad)]
+    mods = [m for _, m in module_imports(bad)]
     assert [m for m in mods if m.split(".")[0] not in STDLIB and not m.startswith("haltguard.kernel")] == [
         "numpy",
         "haltguard.host",
