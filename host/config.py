@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.errors import FieldError
-from haltguard.kernel.presets import DEFAULT_PRESET, PRESETS, resolve_halt
+from haltguard.kernel.presets import DEFAULT_PRESET, PRESET_NAMES, resolve_halt
 
 __all__ = ["HostConfig", "ConfigFileError", "load_config", "expand_env", "ALL_SCOPES"]
 
@@ -145,7 +145,7 @@ class PromptSecurityConfig(_Strict):
 
 # a validator's message that names a field below its own: "@sub.field: why" (see _format_errors)
 _SUBFIELD = "@"
-assert set(PRESETS) == {"strict", "balanced", "chat"} and DEFAULT_PRESET == "balanced", "HaltDefaults mirrors the kernel's presets"
+assert PRESET_NAMES == ("strict", "balanced", "chat") and DEFAULT_PRESET == "balanced", "HaltDefaults mirrors the kernel"
 
 
 class HaltDefaults(_Strict):
@@ -157,14 +157,14 @@ class HaltDefaults(_Strict):
     preset: Literal["strict", "balanced", "chat"] = "balanced"
     config: dict[str, Any] | None = Field(None, description="HaltConfig fields over the preset's")
 
-    @property
-    def resolved(self) -> HaltConfig:
-        return resolve_halt({"preset": self.preset, **(self.config or {})})
+    def resolved(self, threshold: float | None = None) -> HaltConfig:
+        """The halt config at the scorer's support ``threshold`` (presets are relative to it)."""
+        return resolve_halt({"preset": self.preset, **(self.config or {})}, threshold=threshold)
 
     @model_validator(mode="after")
     def _valid_halt(self) -> HaltDefaults:
         try:
-            _ = self.resolved
+            self.resolved()
         except FieldError as exc:
             raise ValueError(f"{_SUBFIELD}config.{exc.field}: {exc.why}") from None
         return self

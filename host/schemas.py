@@ -131,8 +131,9 @@ class Evidence(BaseModel):
 class Claim(BaseModel):
     sentence: str
     span: Span
-    support: float
-    verdict: Literal["supported", "unsupported", "contradicted"]
+    support: float | None = Field(description="P(supported) at the model's operating point; null for no_claim")
+    verdict: Literal["supported", "unsupported", "contradicted", "no_claim"]
+    reason: str | None = Field(None, description="no_claim: why the sentence is not judged (greeting, question, ...)")
     evidence: Evidence | None
     contradiction: dict[str, Any] | None = None
 

@@ -57,7 +57,7 @@ class HostState:
         self.policies = self._load_policies()
         self.loaded: LoadedEngine | None = engine
         self.scoring: ScoringService | None = None
-        self.default_halt: HaltConfig = config.halt.resolved
+        self.default_halt: HaltConfig = config.halt.resolved()  # at the engine's threshold once it loads
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -81,6 +81,7 @@ class HostState:
             loop = asyncio.get_running_loop()
             self.loaded = await loop.run_in_executor(None, load_engine, c.scorer, self.env)
         engine = self.loaded.engine
+        self.default_halt = c.halt.resolved(engine.threshold)
         self.metrics.model_loaded.labels(engine.description["engine"]).set(1)
         self.scoring = ScoringService(
             engine, c.scorer,

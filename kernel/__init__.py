@@ -19,7 +19,7 @@ from haltguard.kernel.events import Halt, HaltRecord, ReasonCode, Release, Warn,
 from haltguard.kernel.halt import HaltKernel, KernelStateError, ScoreView
 from haltguard.kernel.heuristic import HeuristicScorer, heuristic_support, overlap_support
 from haltguard.kernel.sentences import SentenceTracker, sentence_spans, split_sentences
-from haltguard.kernel.stream import Score, aguard_stream, arun_stream, guard_stream, run_stream
+from haltguard.kernel.stream import Score, Skip, aguard_stream, arun_stream, guard_stream, run_stream
 
 # Heavier parts load on first use (PEP 562), so importing the kernel for the halt path stays
 # cheap in Pyodide and on small devices.
@@ -42,7 +42,7 @@ _LAZY = {
     "ClaimStream": "haltguard.kernel.driver",
     "DocumentScorer": "haltguard.kernel.scoring",
     "OperatingPoint": "haltguard.kernel.scoring",
-    "PRESETS": "haltguard.kernel.presets",
+    "PRESET_NAMES": "haltguard.kernel.presets",
     "preset": "haltguard.kernel.presets",
     "resolve_halt": "haltguard.kernel.presets",
 }
@@ -85,6 +85,7 @@ __all__ = [
     "sentence_spans",
     "split_sentences",
     "Score",
+    "Skip",
     "guard_stream",
     "run_stream",
     "aguard_stream",

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from haltguard.kernel.events import Event, HaltRecord
-from haltguard.kernel.heuristic import HeuristicScorer
+from haltguard.kernel.heuristic import DEFAULT_THRESHOLD, HeuristicScorer
 from haltguard.kernel.presets import preset
 from haltguard.kernel.stream import run_stream
 
@@ -33,9 +33,8 @@ ANSWER = (
     "In 1925 it was moved to Berlin by order of Napoleon, who also painted it gold."
 )
 
-# The "strict" preset: the heuristic scorer's supports sit lower than the model's (its
-# threshold is 0.28; contradictions score <= 0.15), so the demo halts with the strictest one.
-DEMO_CONFIG = preset("strict")
+# The "strict" preset at the heuristic scorer's own threshold (0.28; contradictions score <= 0.15).
+DEMO_CONFIG = preset("strict", DEFAULT_THRESHOLD)
 
 
 def demo_tokens(text: str = ANSWER) -> list[str]:

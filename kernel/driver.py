@@ -15,7 +15,7 @@ from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.halt import HaltKernel, ScoreView
 from haltguard.kernel.scoring import ClaimJudge
 from haltguard.kernel.sentences import sentence_spans
-from haltguard.kernel.stream import Score, ascore_once
+from haltguard.kernel.stream import Score, Skip, ascore_once
 
 __all__ = ["ClaimStream", "word_tokens"]
 
@@ -33,25 +33,35 @@ class ClaimStream:
         self.kernel = HaltKernel(config)
         self.kernel.view.context = context
         self.context = context
-        self._last: Score | None = None
+        self._last: Score | Skip | None = None
 
     async def judge(self, sentence: str) -> dict[str, Any]:
         return await self._judge(self.context, sentence)
 
-    async def _score(self, view: ScoreView) -> Score:
+    async def _score(self, view: ScoreView) -> Score | Skip:
+        """The weakest claim of the segment's sentences; a segment without one is skipped."""
         text = view.text
         seg_start = len(text) - len(view.segment)
         spans = [(a, b) for a, b in sentence_spans(text) if b > seg_start] or sentence_spans(text)[-1:]
         worst: Score | None = None
+        chat: list[dict[str, Any]] = []
         for a, b in spans:
             claim = await self.judge(text[a:b])
-            if worst is None or claim["support"] < worst.value:
+            if claim["verdict"] == "no_claim":
+                chat.append(claim)
+            elif worst is None or claim["support"] < worst.value:
                 ev = claim["evidence"] or {}
                 worst = Score(claim["support"], {"sentence": text[a:b][:300], "verdict": claim["verdict"],
                                                  "evidence": str(ev.get("chunk", ""))[:500],
                                                  "support": round(claim["support"], 4),
                                                  "contradiction": claim["contradiction"]})
-        self._last = worst or Score(1.0, {"reason": "empty segment"})
+        if worst is not None:
+            self._last = worst
+        elif chat:  # greetings, questions back, offers of help: released, never judged
+            self._last = Skip({"sentence": " ".join(c["sentence"] for c in chat)[:300], "verdict": "no_claim",
+                               "reason": ", ".join(dict.fromkeys(str(c["reason"]) for c in chat))})
+        else:
+            self._last = Score(1.0, {"reason": "empty segment"})
         return self._last
 
     async def _maybe_score(self) -> list[dict[str, Any]]:
@@ -62,9 +72,14 @@ class ClaimStream:
             before = k.scored_upto
             events = await ascore_once(k, self._score)
             last = self._last
-            frames.append({"type": "score", "upto": k.scored_upto, "value": None if last is None else last.value,
-                           "evidence": None if last is None else last.evidence})
-            frames += [ev.to_dict() for ev in events]
+            value = last.value if isinstance(last, Score) else None  # None: skipped (no claim) or failed
+            evidence = None if last is None else last.evidence
+            frames.append({"type": "score", "upto": k.scored_upto, "value": value, "evidence": evidence})
+            for ev in events:
+                frame = ev.to_dict()
+                if frame["type"] == "warning" and evidence is not None:
+                    frame["evidence"] = evidence  # which sentence, its verdict and the deciding window
+                frames.append(frame)
             if k.scored_upto == before:  # nothing advanced (e.g. a late score): ask again on the next chunk
                 break
         return frames

@@ -332,6 +332,37 @@ class HaltKernel:
                 w = Warn(WarningCode.SOFT_HALT_PENDING, f"{trip[1]}; halting at the end of the sentence", v, upto)
                 self._warnings.append(w)
                 events.append(w)
+        if self._adaptive:
+            cad = self.config.cadence
+            self._interval = min(self._interval * 2, cad.max_every) if v >= cad.relax_above else cad.min_every
+        return self._advance(upto, events)
+
+    def push_skip(self, evidence: Any = None, *, upto: int | None = None) -> Sequence[Event]:
+        """The text up to ``upto`` makes no claim to judge (a greeting, a question back, a
+        meta sentence): accept it without a score.
+
+        It is released as a passing score would release it, but no score is recorded, so it
+        neither lowers nor props up the window and trend rules; a soft halt pending at a
+        sentence end still halts there. ``evidence`` (why it was skipped) goes to the record
+        with ``score_index`` None. Only a scorer that decided so may call this: a failed or
+        missing score must stay a failure (``push_failure``), never a skip.
+        """
+        if self._halt is not None:
+            return _EMPTY
+        if upto is None:
+            upto = self._n
+        elif upto.__class__ is not int or upto < self._scored or upto > self._n:
+            raise KernelStateError(
+                f"upto={upto!r} must be an int between the last scored position ({self._scored}) "
+                f"and the generated length ({self._n})"
+            )
+        if evidence is not None:
+            self._evidence.append({"score_index": None, "token_index": upto, "evidence": evidence})
+        self._scored = upto
+        return self._advance(upto, [])
+
+    def _advance(self, upto: int, events: list[Event]) -> list[Event]:
+        """Accept the text up to ``upto`` once it passed (or was skipped), and work out what is due next."""
         if self._pending is not None or not self._hold:
             self._accept(upto, events)
             if self._halt is not None:
@@ -347,9 +378,6 @@ class HaltKernel:
                 if self._t_first_release is None:
                     self._t_first_release = self._clock()
             self._due_since = None
-        if self._adaptive:
-            cad = self.config.cadence
-            self._interval = min(self._interval * 2, cad.max_every) if v >= cad.relax_above else cad.min_every
         n = self._n
         if n - upto >= self._interval and not self._sentence_cadence:
             self._due = True

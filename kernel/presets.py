@@ -5,15 +5,19 @@ the README all name one of these, so "the default" means one thing. ``HaltConfig
 field defaults are the halt spec's reference settings (the golden vectors fill partial
 configs from them) and are not a product default.
 
-Values are claim supports from the one scoring path (``haltguard.kernel.scoring``) with the
-default model; a contradicted number brings a claim's support well under every hard limit:
+A preset is stated relative to the scorer's threshold ``t`` (the model manifest's operating
+point, the one ``/v1/review`` decides with), so streams and review agree: a sentence the
+reviewer calls unsupported or contradicted is one the default preset halts on.
 
-- ``strict``: halts earliest; a weak sentence (below 0.25) halts, three weak-ish ones in a row
-  (mean below 0.45) halt, and text is judged at least every 40 tokens.
-- ``balanced`` (the default): halts on clearly unsupported or contradicted sentences (below
-  0.2) or a run of weak ones (mean of 3 below 0.35); warns below 0.45.
-- ``chat``: for conversational answers: halts only below 0.15, no run rule, judges every
-  sentence (or 64 tokens), warns below 0.4.
+- ``strict``: halts below ``t``; also halts on three claims in a row whose mean is below
+  ``t + 0.1``; warns below ``t + 0.15``; judges at least every 40 tokens.
+- ``balanced`` (the default): halts below ``t`` — exactly what review flags; warns below
+  ``t + 0.1``; judges each sentence (or 48 tokens).
+- ``chat``: relaxed for conversation: halts only below ``t / 2`` (clearly unsupported, and every
+  contradicted number, whose support is capped at 0.15); warns below ``t``; 64 tokens.
+
+Sentences that make no claim (greetings, questions back, offers of help) are never judged
+(``kernel.claims``), so no preset halts on them.
 """
 
 from __future__ import annotations
@@ -22,43 +26,53 @@ from typing import Any
 
 from haltguard.kernel.config import ConfigError, HaltConfig
 
-__all__ = ["PRESETS", "DEFAULT_PRESET", "preset", "preset_names", "resolve_halt"]
+__all__ = ["PRESET_NAMES", "DEFAULT_PRESET", "DEFAULT_THRESHOLD", "preset", "resolve_halt"]
 
-_RAW: dict[str, dict[str, Any]] = {
-    "strict": {"hard_limit": 0.25, "soft_limit": 0.5, "window": {"size": 3, "threshold": 0.45}, "trend": None,
-               "cadence": {"mode": "sentence", "max_tokens": 40}},
-    "balanced": {"hard_limit": 0.2, "soft_limit": 0.45, "window": {"size": 3, "threshold": 0.35}, "trend": None,
-                 "cadence": {"mode": "sentence", "max_tokens": 48}},
-    "chat": {"hard_limit": 0.15, "soft_limit": 0.4, "window": None, "trend": None,
-             "cadence": {"mode": "sentence", "max_tokens": 64}},
-}
-PRESETS: dict[str, HaltConfig] = {name: HaltConfig.from_dict(raw) for name, raw in _RAW.items()}
+PRESET_NAMES = ("strict", "balanced", "chat")
 DEFAULT_PRESET = "balanced"
+# the threshold a preset assumes when the caller names none (a model's manifest default)
+DEFAULT_THRESHOLD = 0.5
 
 
-def preset_names() -> list[str]:
-    return list(PRESETS)
+def _clip(x: float) -> float:
+    return round(min(max(x, 0.0), 1.0), 6)
 
 
-def preset(name: str = DEFAULT_PRESET) -> HaltConfig:
-    """The named preset; an unknown name is a ``ConfigError`` that lists the known ones."""
-    try:
-        return PRESETS[name]
-    except (KeyError, TypeError):
-        raise ConfigError("preset", f"unknown preset {name!r} (known: {', '.join(PRESETS)})") from None
+def _raw(name: str, t: float) -> dict[str, Any]:
+    if name == "strict":
+        return {"hard_limit": _clip(t), "soft_limit": _clip(t + 0.15), "window": {"size": 3, "threshold": _clip(t + 0.1)},
+                "trend": None, "cadence": {"mode": "sentence", "max_tokens": 40}}
+    if name == "balanced":
+        return {"hard_limit": _clip(t), "soft_limit": _clip(t + 0.1), "window": None, "trend": None,
+                "cadence": {"mode": "sentence", "max_tokens": 48}}
+    if name == "chat":
+        return {"hard_limit": _clip(t / 2), "soft_limit": _clip(t), "window": None, "trend": None,
+                "cadence": {"mode": "sentence", "max_tokens": 64}}
+    raise ConfigError("preset", f"unknown preset {name!r} (known: {', '.join(PRESET_NAMES)})")
 
 
-def resolve_halt(halt: Any = None, default: str = DEFAULT_PRESET) -> HaltConfig:
+def preset(name: str = DEFAULT_PRESET, threshold: float | None = None) -> HaltConfig:
+    """The named preset for a scorer whose support threshold is ``threshold`` (default 0.5)."""
+    if not isinstance(name, str):
+        raise ConfigError("preset", f"must be a preset name, got {type(name).__name__}")
+    t = DEFAULT_THRESHOLD if threshold is None else float(threshold)
+    if not 0.0 <= t <= 1.0:
+        raise ConfigError("threshold", f"must be within [0, 1], got {t}")
+    return HaltConfig.from_dict(_raw(name, t))
+
+
+def resolve_halt(halt: Any = None, default: str = DEFAULT_PRESET, threshold: float | None = None) -> HaltConfig:
     """A halt config from what a caller sent: nothing (the default preset), a preset name, a
-    ``HaltConfig``, or a dict (a full config, or ``{"preset": name, ...}`` with overrides)."""
+    ``HaltConfig``, or a dict (a full config, or ``{"preset": name, ...}`` with overrides);
+    presets are resolved at the scorer's ``threshold``."""
     if halt is None:
-        return preset(default)
+        return preset(default, threshold)
     if isinstance(halt, HaltConfig):
         return halt
     if isinstance(halt, str):
-        return preset(halt)
+        return preset(halt, threshold)
     if isinstance(halt, dict) and "preset" in halt:
-        base = preset(halt["preset"]).to_dict()
+        base = preset(halt["preset"], threshold).to_dict()
         base.update({k: v for k, v in halt.items() if k != "preset"})
         return HaltConfig.from_dict(base)
     return HaltConfig.from_dict(halt)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from haltguard.kernel.detector import Finding
+from haltguard.kernel.placeholders import PLACEHOLDER, PLACEHOLDER_MAX_LEN
 from haltguard.kernel.policy import EntityRule, Policy
 
 __all__ = [
@@ -33,14 +34,6 @@ __all__ = [
 ]
 
 DELETED = "[DELETED]"
-_MAX_TYPE = 40
-_MAX_INDEX = 6
-# {{type:n}} plus what LLMs do to it: spaces, case, backslash-escaped braces. Bounded, so
-# a placeholder (damaged or not) is never longer than PLACEHOLDER_MAX_LEN characters.
-_PLACEHOLDER = re.compile(
-    r"\\?\{ ?\\?\{ {0,2}([A-Za-z][A-Za-z0-9_]{0,%d}) {0,2}: {0,2}(\d{1,%d}) {0,2}\\?\} ?\\?\}" % (_MAX_TYPE - 1, _MAX_INDEX)
-)
-PLACEHOLDER_MAX_LEN = 2 + 1 + 2 + 2 + _MAX_TYPE + 2 + 1 + 2 + _MAX_INDEX + 2 + 2 + 1 + 2
 
 
 class BlockedInput(ValueError):
@@ -85,7 +78,7 @@ class Session:
         self._counters: dict[str, int] = {}
         for ph, e in self.entries.items():
             self._by_value[(e["type"], e["value"])] = ph
-            m = _PLACEHOLDER.fullmatch(ph)
+            m = PLACEHOLDER.fullmatch(ph)
             if m:
                 n = int(m.group(2))
                 self._counters[e["type"]] = max(self._counters.get(e["type"], 0), n)
@@ -218,7 +211,7 @@ def rehydrate(output: str, session: Session, revoked: Revoked | Iterable[str] | 
         gone = set(revoked)
         revoked = lambda _t, v: v in gone  # noqa: E731
     stats: list[Any] = [0, [], 0]
-    text = _PLACEHOLDER.sub(lambda m: _restore(m, session, revoked, stats), output)
+    text = PLACEHOLDER.sub(lambda m: _restore(m, session, revoked, stats), output)
     return RehydrateResult(text, stats[0], stats[1], stats[2])
 
 
@@ -246,14 +239,14 @@ class StreamingRehydrator:
         # characters, all present: its outcome is final. Later starts may still change.
         boundary = n - PLACEHOLDER_MAX_LEN + 1
         cut = 0
-        for m in _PLACEHOLDER.finditer(buf):
+        for m in PLACEHOLDER.finditer(buf):
             if m.start() >= boundary:
                 break
             cut = m.end()
         i = max(cut, boundary, 0)
         while i < n:
             if buf[i] in "{\\":
-                whole = _PLACEHOLDER.match(buf, i)
+                whole = PLACEHOLDER.match(buf, i)
                 if whole is None:
                     break  # may still become a placeholder: hold from here
                 i = whole.end()  # complete placeholders are final
@@ -301,7 +294,7 @@ def protect_output(output: str, policy: Policy | None = None) -> ProtectionResul
     rule = policy.output_protection
     if rule.mode == "off":
         return ProtectionResult(output, [], "none")
-    spans = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(output)]
+    spans = [(m.start(), m.end()) for m in PLACEHOLDER.finditer(output)]
     findings = [
         f for f in policy.detector().detect(output)
         if not any(a <= f.start < b or a < f.end <= b for a, b in spans)

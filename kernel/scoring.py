@@ -27,12 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from haltguard.kernel.claims import no_claim_reason
 from haltguard.kernel.heuristic import CONTRADICTION_CAP, unsupported_numbers
+from haltguard.kernel.placeholders import neutralise
 from haltguard.kernel.windows import HYPOTHESIS_MODES, NUMBERS_COUNTED, apply_number_penalty, hypothesis_units, premise_chunks
 
 __all__ = ["OperatingPoint", "read_manifest", "DocumentScorer", "Judgement", "Pair", "Premises",
            "SyncPairScorer", "AsyncPairScorer", "ClaimJudge", "verdict_of", "softmax_support", "CONTRADICTION_CAP",
-           "heuristic_pair_scores", "heuristic_document_scorer"]
+           "heuristic_pair_scores", "heuristic_document_scorer", "no_claim"]
 
 Pair = tuple[str, str]
 Premises = str | Sequence[str]
@@ -154,7 +156,9 @@ class DocumentScorer:
         return [[pr for _, pr in unit] for unit in self._plan(premises, hypothesis, mode).units]
 
     def _plan(self, premises: Premises, hypothesis: str, mode: str | None) -> _Plan:
-        ps = (premises,) if isinstance(premises, str) else tuple(premises)
+        # placeholders ({{email:1}}) are their type word: never a number, never a name to contradict
+        ps = tuple(neutralise(p) for p in ((premises,) if isinstance(premises, str) else premises))
+        hypothesis = neutralise(hypothesis)
         units = []
         for u in hypothesis_units(hypothesis, mode or self.point.hypothesis_mode):
             units.append([(i, (w, u)) for i, p in enumerate(ps)
@@ -210,11 +214,22 @@ class DocumentScorer:
         return [j.support for j in await self.ajudge(items, score_pairs, mode)]
 
     # --- claims ------------------------------------------------------------------------------
+    async def ajudge_claims(self, premises: Premises, sentences: Sequence[str],
+                            score_pairs: AsyncPairScorer) -> list[dict[str, Any]]:
+        """Each sentence's verdict: ``no_claim`` (not scored) or judged against ``premises``."""
+        todo = [s for s in sentences if no_claim_reason(s) is None]
+        judged = dict(zip(todo, await self.ajudge([(premises, s) for s in todo], score_pairs))) if todo else {}
+        return [self.claim(s, judged[s]) if s in judged else no_claim(s) for s in sentences]
+
+    def judge_claims(self, premises: Premises, sentences: Sequence[str], score_pairs: SyncPairScorer) -> list[dict[str, Any]]:
+        todo = [s for s in sentences if no_claim_reason(s) is None]
+        judged = dict(zip(todo, self.judge([(premises, s) for s in todo], score_pairs))) if todo else {}
+        return [self.claim(s, judged[s]) if s in judged else no_claim(s) for s in sentences]
+
     def claim_judge(self, score_pairs: AsyncPairScorer) -> ClaimJudge:
         """A stream's judge: one sentence against the context, through this scorer."""
         async def judge(context: str, sentence: str) -> dict[str, Any]:
-            (j,) = await self.ajudge([(context, sentence)], score_pairs)
-            return self.claim(sentence, j)
+            return (await self.ajudge_claims(context, [sentence], score_pairs))[0]
 
         return judge
 
@@ -224,7 +239,7 @@ class DocumentScorer:
         evidence = None if j.premise_index < 0 else {"fact_index": j.premise_index, "chunk": j.window,
                                                      "support": j.window_support}
         contradiction = {"numbers": list(j.numbers)} if verdict == "contradicted" else None
-        return {"sentence": sentence, "support": j.support, "verdict": verdict, "evidence": evidence,
+        return {"sentence": sentence, "support": j.support, "verdict": verdict, "reason": None, "evidence": evidence,
                 "contradiction": contradiction}
 
 
@@ -242,3 +257,9 @@ def heuristic_document_scorer(threshold: float | None = None) -> DocumentScorer:
 
     point = OperatingPoint(max_length=1 << 30, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
     return DocumentScorer(lambda text: len(text.split()), point)
+
+
+def no_claim(sentence: str) -> dict[str, Any]:
+    """The wire shape of a sentence that makes no checkable claim (``kernel.claims``): not scored."""
+    return {"sentence": sentence, "support": None, "verdict": "no_claim", "reason": no_claim_reason(sentence),
+            "evidence": None, "contradiction": None}

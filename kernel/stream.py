@@ -18,7 +18,7 @@ from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.events import Event, HaltRecord, ReasonCode
 from haltguard.kernel.halt import HaltKernel, ScoreView
 
-__all__ = ["Score", "Scorer", "guard_stream", "run_stream", "aguard_stream", "arun_stream", "score_once", "ascore_once"]
+__all__ = ["Score", "Skip", "Scorer", "guard_stream", "run_stream", "aguard_stream", "arun_stream", "score_once", "ascore_once"]
 
 
 class Score:
@@ -34,7 +34,21 @@ class Score:
         return f"Score({self.value!r}, evidence={self.evidence!r})"
 
 
-ScoreResult = float | Score | tuple
+class Skip:
+    """What a scorer returns for a segment that makes no claim to judge (``HaltKernel.push_skip``):
+    it is released without a score. An explicit type, so that no failure (``None``, an error)
+    can ever be mistaken for it."""
+
+    __slots__ = ("evidence",)
+
+    def __init__(self, evidence: Any = None) -> None:
+        self.evidence = evidence
+
+    def __repr__(self) -> str:
+        return f"Skip(evidence={self.evidence!r})"
+
+
+ScoreResult = float | Score | Skip | tuple
 Scorer = Callable[[ScoreView], ScoreResult | Awaitable[ScoreResult]]
 
 
@@ -77,6 +91,8 @@ def score_once(kernel: HaltKernel, scorer: Scorer) -> Sequence[Event]:
 
 
 def _push_result(kernel: HaltKernel, out: Any, upto: int, elapsed: float) -> Sequence[Event]:
+    if out.__class__ is Skip:
+        return kernel.push_skip(out.evidence, upto=upto)
     value, evidence = _unpack(out)
     deadline = kernel._deadline
     if deadline is not None and elapsed > deadline:

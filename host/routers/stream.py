@@ -75,8 +75,8 @@ async def stream(ws: WebSocket) -> None:
                 if len(scoring.documents.plan(context, "x")[0]) > state.config.server.max_review_pairs:
                     return await fail("context_too_large", "the context has more evidence windows than server.max_review_pairs")
                 try:
-                    halt = resolve_halt(msg.get("halt"), default=state.config.halt.preset) if msg.get("halt") is not None \
-                        else state.default_halt
+                    sent = msg.get("halt")
+                    halt = state.default_halt if sent is None else resolve_halt(sent, threshold=scoring.engine.threshold)
                 except (FieldError, TypeError, ValueError) as exc:
                     return await fail("invalid_halt_config", str(exc))
                 driver = ClaimStream(scoring.documents.claim_judge(scoring.score_pairs), context, halt)

@@ -42,7 +42,8 @@ def test_a_model_that_cannot_load_stops_startup_unless_the_fallback_is_configure
 def test_stream_takes_a_preset_by_name_and_defaults_to_the_configured_one():
     cfg = load_config(data={**HEURISTIC, "auth": {"open_access": True}, "halt": {"preset": "chat"}})
     with TestClient(create_app(cfg, env={})) as c:
-        for sent, want in ((None, preset("chat")), ("strict", preset("strict")),
+        t = 0.28  # the heuristic engine's threshold: presets are relative to it
+        for sent, want in ((None, preset("chat", t)), ("strict", preset("strict", t)),
                            ({"preset": "balanced", "hard_limit": 0.3}, None)):
             with c.websocket_connect("/v1/stream") as ws:
                 ws.send_json({"type": "start", "context": CONTEXT, "text": ANSWER,
@@ -52,7 +53,7 @@ def test_stream_takes_a_preset_by_name_and_defaults_to_the_configured_one():
                 if want is not None:
                     assert got == want.to_dict()
                 else:
-                    assert got == {**preset("balanced").to_dict(), "hard_limit": 0.3}
+                    assert got == {**preset("balanced", t).to_dict(), "hard_limit": 0.3}
         with c.websocket_connect("/v1/stream") as ws:
             ws.send_json({"type": "start", "context": CONTEXT, "halt": "lenient"})
             err = ws.receive_json()

@@ -212,3 +212,33 @@ def test_long_stream_resync_keeps_decisions_exact():
     k.push_token("y")
     k.push_score(0.2)
     assert k.halted
+
+
+def test_a_skipped_segment_is_released_without_a_score_and_leaves_the_rules_alone():
+    from haltguard.kernel.stream import Skip
+
+    cfg = HaltConfig.from_dict({"hard_limit": 0.1, "soft_limit": None, "trend": None,
+                                "window": {"size": 2, "threshold": 0.5}, "cadence": {"mode": "sentence"}})
+    scores = iter([0.4, Skip({"verdict": "no_claim"}), 0.7, 0.2])
+
+    def scorer(view):
+        return next(scores)
+
+    tokens = ["Weak claim. ", "Great question! ", "Good claim. ", "Bad claim. ", "End."]
+    rec = run_stream(tokens, scorer, cfg)
+    # windows: [0.4, 0.7] mean 0.55 passes; without the skip it would have been [0.4, 1.0] or [x, 0.4]
+    # and [0.7, 0.2] = 0.45 < 0.5 halts at the fourth sentence
+    assert rec.scores == [0.4, 0.7, 0.2] and rec.halted and rec.reason is ReasonCode.WINDOW_MEAN
+    assert rec.released_text == "Weak claim. Great question! Good claim. "
+    assert {"score_index": None, "token_index": 2, "evidence": {"verdict": "no_claim"}} in rec.evidence
+
+
+def test_push_skip_validates_its_position_and_does_nothing_after_a_halt():
+    k = HaltKernel(PLAIN)
+    k.push_token("a")
+    with pytest.raises(KernelStateError):
+        k.push_skip(upto=5)
+    assert [e.to_dict()["type"] for e in k.push_skip(upto=1)] == ["release"]
+    k.push_token("b")
+    k.push_score(0.0)
+    assert k.halted and k.push_skip() == ()

@@ -117,7 +117,7 @@ def rehydrate(output, session_json):
 
 def stream_start(context, halt_json):
     """``halt_json``: a preset name, a HaltConfig dict, ``{"preset": ..., ...}`` or empty (the default preset)."""
-    cfg = resolve_halt(json.loads(halt_json) if halt_json else None)
+    cfg = resolve_halt(json.loads(halt_json) if halt_json else None, threshold=_state.point.threshold)
     judge = _remote_judge if _state.remote else _state.docs.claim_judge(_model_pairs)
     _state.next += 1
     sid = _state.next
