@@ -123,9 +123,11 @@ class ReviewRequest(_In):
 
 
 class Evidence(BaseModel):
-    fact_index: int
-    chunk: str
+    fact_index: int = Field(description="which fact (or the context, last) held the deciding passage")
+    chunk: str = Field(description="the deciding passage")
     support: float
+    start: int = Field(0, description="the passage's offsets in its fact")
+    end: int = 0
 
 
 class Claim(BaseModel):

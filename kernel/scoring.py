@@ -30,7 +30,14 @@ from typing import Any
 from haltguard.kernel.claims import no_claim_reason
 from haltguard.kernel.heuristic import CONTRADICTION_CAP, unsupported_numbers
 from haltguard.kernel.placeholders import neutralise
-from haltguard.kernel.windows import HYPOTHESIS_MODES, NUMBERS_COUNTED, apply_number_penalty, hypothesis_units, premise_chunks
+from haltguard.kernel.windows import (
+    HYPOTHESIS_MODES,
+    NUMBERS_COUNTED,
+    apply_number_penalty,
+    hypothesis_units,
+    premise_chunk_spans,
+    rank_passages,
+)
 
 __all__ = ["OperatingPoint", "read_manifest", "DocumentScorer", "Judgement", "Pair", "Premises",
            "SyncPairScorer", "AsyncPairScorer", "ClaimJudge", "verdict_of", "softmax_support", "CONTRADICTION_CAP",
@@ -55,6 +62,8 @@ class OperatingPoint:
     hypothesis_mode: str = "whole"
     number_penalty: float = 0.0
     supported_index: int = 1
+    # model pairs per claim, whatever the context's size: the most relevant windows (rank_passages)
+    max_windows: int = 16
 
     def __post_init__(self) -> None:
         if self.hypothesis_mode not in HYPOTHESIS_MODES:
@@ -63,6 +72,8 @@ class OperatingPoint:
             raise ValueError(f"threshold must be within [0, 1], not {self.threshold}")
         if self.max_length < 8:
             raise ValueError(f"max_length must be >= 8, not {self.max_length}")
+        if self.max_windows < 1:
+            raise ValueError(f"max_windows must be >= 1, not {self.max_windows}")
 
     @classmethod
     def from_manifest(cls, manifest: Mapping[str, Any]) -> OperatingPoint:
@@ -71,14 +82,16 @@ class OperatingPoint:
         return cls(max_length=int(manifest.get("max_length", 256)), threshold=float(manifest.get("threshold", 0.5)),
                    hypothesis_mode=str(manifest.get("hypothesis", "whole")),
                    number_penalty=float(manifest.get("number_penalty", 0.0)),
-                   supported_index=int(manifest.get("supported_index", 1)))
+                   supported_index=int(manifest.get("supported_index", 1)),
+                   max_windows=int(manifest.get("max_windows", 16)))
 
     def replace(self, **changes: Any) -> OperatingPoint:
         return OperatingPoint(**{**self.to_dict(), **changes})
 
     def to_dict(self) -> dict[str, Any]:
         return {"max_length": self.max_length, "threshold": self.threshold, "hypothesis_mode": self.hypothesis_mode,
-                "number_penalty": self.number_penalty, "supported_index": self.supported_index}
+                "number_penalty": self.number_penalty, "supported_index": self.supported_index,
+                "max_windows": self.max_windows}
 
 
 def read_manifest(model_dir: str | Path) -> dict[str, Any]:
@@ -114,6 +127,8 @@ class Judgement:
     window: str  # the deciding window: the weakest unit's best
     window_support: float
     numbers: tuple[str, ...] = field(default_factory=tuple)  # stated by the hypothesis, by no premise
+    window_start: int = 0  # the deciding window's offsets in its premise
+    window_end: int = 0
 
 
 def verdict_of(j: Judgement, threshold: float) -> str:
@@ -124,9 +139,10 @@ def verdict_of(j: Judgement, threshold: float) -> str:
 
 @dataclass(slots=True)
 class _Plan:
-    premises: tuple[str, ...]
-    hypothesis: str
-    units: list[list[tuple[int, Pair]]]  # per unit: (premise index, (window, unit)) pairs
+    premises: tuple[str, ...]  # as given (evidence offsets point into these)
+    judged: tuple[str, ...]  # what the number check reads: premises with placeholders neutralised
+    hypothesis: str  # neutralised
+    units: list[list[tuple[int, int, int, Pair]]]  # per unit: (premise index, start, end, (window, unit))
 
 
 class DocumentScorer:
@@ -152,23 +168,29 @@ class DocumentScorer:
 
     # --- plan ------------------------------------------------------------------------------
     def plan(self, premises: Premises, hypothesis: str, mode: str | None = None) -> list[list[Pair]]:
-        """For each hypothesis unit, the (window, unit) pairs the model scores (all premises' windows)."""
-        return [[pr for _, pr in unit] for unit in self._plan(premises, hypothesis, mode).units]
+        """For each hypothesis unit, the (window, unit) pairs the model scores (the selected evidence)."""
+        return [[pr for *_, pr in unit] for unit in self._plan(premises, hypothesis, mode).units]
 
     def _plan(self, premises: Premises, hypothesis: str, mode: str | None) -> _Plan:
+        ps = (premises,) if isinstance(premises, str) else tuple(premises)
         # placeholders ({{email:1}}) are their type word: never a number, never a name to contradict
-        ps = tuple(neutralise(p) for p in ((premises,) if isinstance(premises, str) else premises))
         hypothesis = neutralise(hypothesis)
         units = []
-        for u in hypothesis_units(hypothesis, mode or self.point.hypothesis_mode):
-            units.append([(i, (w, u)) for i, p in enumerate(ps)
-                          for w in premise_chunks(p, u, self.count_tokens, self.point.max_length)])
-        return _Plan(ps, hypothesis, units)
+        texts = hypothesis_units(hypothesis, mode or self.point.hypothesis_mode)
+        per_unit = max(1, self.point.max_windows // len(texts))
+        for u in texts:
+            cands = [(i, a, b) for i, p in enumerate(ps)
+                     for a, b in premise_chunk_spans(p, u, self.count_tokens, self.point.max_length)]
+            if len(cands) > per_unit:  # evidence, not every window: the passages most about the claim
+                keep = set(rank_passages(u, [ps[i][a:b] for i, a, b in cands])[:per_unit])
+                cands = [c for k, c in enumerate(cands) if k in keep]
+            units.append([(i, a, b, (neutralise(ps[i][a:b]), u)) for i, a, b in cands])
+        return _Plan(ps, tuple(neutralise(p) for p in ps), hypothesis, units)
 
     def prepare(self, items: Sequence[tuple[Premises, str]], mode: str | None = None) -> tuple[list[_Plan], list[Pair]]:
         """The plans, and every pair they need once, shortest first (batches pad to their longest)."""
         plans = [self._plan(p, h, mode) for p, h in items]
-        flat = sorted({pr for plan in plans for unit in plan.units for _, pr in unit},
+        flat = sorted({pr for plan in plans for unit in plan.units for *_, pr in unit},
                       key=lambda pr: (len(pr[0]) + len(pr[1]), pr))
         return plans, flat
 
@@ -176,22 +198,26 @@ class DocumentScorer:
     def finish(self, plans: Sequence[_Plan], probs: Mapping[Pair, float]) -> list[Judgement]:
         out = []
         for plan in plans:
-            weakest: tuple[float, int, str] | None = None
+            weakest: tuple[float, int, int, int] | None = None
             for unit in plan.units:
-                best: tuple[float, int, str] | None = None
-                for i, pr in unit:
+                best: tuple[float, int, int, int] | None = None
+                for i, a, b, pr in unit:
                     s = float(probs[pr])
                     if best is None or s > best[0]:
-                        best = (s, i, pr[0])
+                        best = (s, i, a, b)
                 if best is not None and (weakest is None or best[0] < weakest[0]):
                     weakest = best
             model = weakest[0] if weakest else 0.0
-            nums = tuple(unsupported_numbers("\n".join(plan.premises), plan.hypothesis))
+            nums = tuple(unsupported_numbers("\n".join(plan.judged), plan.hypothesis))
             penalised = apply_number_penalty([model], [min(len(nums), NUMBERS_COUNTED)], self.point.number_penalty)[0]
             if nums and penalised < self.point.threshold:
                 penalised = min(penalised, CONTRADICTION_CAP)
-            out.append(Judgement(support=penalised, model_support=model, premise_index=weakest[1] if weakest else -1,
-                                 window=weakest[2] if weakest else "", window_support=model, numbers=nums))
+            if weakest is None:
+                out.append(Judgement(penalised, model, -1, "", model, nums))
+                continue
+            _, i, a, b = weakest
+            out.append(Judgement(support=penalised, model_support=model, premise_index=i, window=plan.premises[i][a:b],
+                                 window_support=model, numbers=nums, window_start=a, window_end=b))
         return out
 
     # --- the whole path, sync and async -------------------------------------------------------
@@ -237,7 +263,8 @@ class DocumentScorer:
         """The wire shape of one judged claim (review verdicts, stream evidence)."""
         verdict = verdict_of(j, self.point.threshold)
         evidence = None if j.premise_index < 0 else {"fact_index": j.premise_index, "chunk": j.window,
-                                                     "support": j.window_support}
+                                                     "support": j.window_support, "start": j.window_start,
+                                                     "end": j.window_end}
         contradiction = {"numbers": list(j.numbers)} if verdict == "contradicted" else None
         return {"sentence": sentence, "support": j.support, "verdict": verdict, "reason": None, "evidence": evidence,
                 "contradiction": contradiction}

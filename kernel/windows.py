@@ -14,11 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from haltguard.kernel.heuristic import unsupported_numbers
-from haltguard.kernel.sentences import split_sentences
+from haltguard.kernel.heuristic import content_words, unsupported_numbers
+from haltguard.kernel.sentences import sentence_spans, split_sentences
 
-__all__ = ["HYPOTHESIS_MODES", "premise_chunks", "hypothesis_units", "penalise_unsupported_numbers",
-           "unsupported_number_counts", "apply_number_penalty", "NUMBERS_COUNTED"]
+__all__ = ["HYPOTHESIS_MODES", "premise_chunks", "premise_chunk_spans", "hypothesis_units", "penalise_unsupported_numbers",
+           "unsupported_number_counts", "apply_number_penalty", "NUMBERS_COUNTED", "rank_passages"]
 
 Pair = tuple[str, str]
 
@@ -29,24 +29,33 @@ HYPOTHESIS_MODES = ("whole", "sentences")
 NUMBERS_COUNTED = 2
 
 
-def premise_chunks(premise: str, hypothesis: str, count_tokens: Callable[[str], int], max_length: int) -> list[str]:
-    """Sentence windows of the premise that fit the model window next to the hypothesis."""
+def premise_chunk_spans(premise: str, hypothesis: str, count_tokens: Callable[[str], int],
+                        max_length: int) -> list[tuple[int, int]]:
+    """(start, end) in ``premise`` of sentence windows that fit the model window next to the hypothesis.
+
+    A window is a run of whole sentences; consecutive windows share one sentence.
+    """
     budget = max_length - 3 - count_tokens(hypothesis)
-    if count_tokens(premise) <= budget or budget < 16:
-        return [premise]
-    sents = split_sentences(premise) or [premise]
-    sizes = [count_tokens(s) for s in sents]
+    if budget < 16 or count_tokens(premise) <= budget:
+        return [(0, len(premise))]
+    spans = sentence_spans(premise) or [(0, len(premise))]
+    sizes = [count_tokens(premise[a:b]) for a, b in spans]
     out, i = [], 0
-    while i < len(sents):
+    while i < len(spans):
         j, used = i, 0
-        while j < len(sents) and (used + sizes[j] <= budget or j == i):
+        while j < len(spans) and (used + sizes[j] <= budget or j == i):
             used += sizes[j]
             j += 1
-        out.append(" ".join(sents[i:j]))
-        if j >= len(sents):
+        out.append((spans[i][0], spans[j - 1][1]))
+        if j >= len(spans):
             break
         i = max(i + 1, j - 1)  # one sentence of overlap between windows
     return out
+
+
+def premise_chunks(premise: str, hypothesis: str, count_tokens: Callable[[str], int], max_length: int) -> list[str]:
+    """Sentence windows of the premise that fit the model window next to the hypothesis."""
+    return [premise[a:b] for a, b in premise_chunk_spans(premise, hypothesis, count_tokens, max_length)]
 
 
 def hypothesis_units(hypothesis: str, mode: str = "whole") -> list[str]:
@@ -91,3 +100,29 @@ def penalise_unsupported_numbers(supports: Sequence[float], items: Sequence[Pair
     if not penalty:
         return list(supports)
     return apply_number_penalty(supports, unsupported_number_counts(items), penalty)
+
+
+def rank_passages(query: str, passages: Sequence[str], k1: float = 1.2, b: float = 0.75) -> list[int]:
+    """Indices of ``passages`` by BM25 relevance to ``query`` (stemmed content words), best first.
+
+    Ties keep document order. The idf is the passages' own, so a word every window shares (the
+    document's topic) counts little and the words that single out the claim's passage count most.
+    """
+    q = set(content_words(query))
+    docs = [content_words(p) for p in passages]
+    n = len(docs)
+    if not q or n == 0:
+        return list(range(n))
+    avg = (sum(len(d) for d in docs) / n) or 1.0
+    df = {w: sum(1 for d in docs if w in d) for w in q}
+    idf = {w: math.log(1.0 + (n - df[w] + 0.5) / (df[w] + 0.5)) for w in q}
+    scores = []
+    for i, d in enumerate(docs):
+        s = 0.0
+        norm = k1 * (1.0 - b + b * len(d) / avg)
+        for w in q:
+            tf = d.count(w)
+            if tf:
+                s += idf[w] * tf * (k1 + 1.0) / (tf + norm)
+        scores.append((-s, i))
+    return [i for _, i in sorted(scores)]

@@ -133,3 +133,30 @@ def test_support_is_a_score_the_model_gave_and_never_raised_by_the_penalty(items
         assert 0.0 <= j.support <= j.model_support
         if not j.numbers:
             assert j.support == j.model_support
+
+
+def test_rank_passages_puts_the_passage_about_the_claim_first():
+    from haltguard.kernel.windows import rank_passages
+
+    passages = ["The museum opened in 1902 and holds paintings.", "Basic costs ten dollars a month.",
+                "The Pro plan adds priority support and phone support.", "Refunds are for annual plans only."]
+    assert rank_passages("Does the Pro plan include phone support?", passages)[0] == 2
+    assert rank_passages("refund for a monthly plan", passages)[0] == 3
+    assert rank_passages("", passages) == [0, 1, 2, 3]  # nothing to rank by: document order
+
+
+@given(st.integers(1, 400), st.integers(1, 16), st.sampled_from(["whole", "sentences"]))
+def test_model_work_per_claim_is_bounded_whatever_the_context_size(n_sentences, max_windows, mode):
+    context = " ".join(f"Fact number {i} is about topic {i % 7} in some detail." for i in range(n_sentences))
+    ds = DocumentScorer(count_words, OperatingPoint(max_length=24, max_windows=max_windows, hypothesis_mode=mode))
+    plan = ds.plan([context, context[: len(context) // 2]], "Topic 3 is described. Fact number 5 is here.")
+    assert sum(len(unit) for unit in plan) <= max(max_windows, len(plan))
+
+
+def test_evidence_is_the_deciding_passage_with_its_offsets():
+    facts = ["The museum opened in 1902. It holds 300 paintings.",
+             "Basic costs ten dollars a month. The Pro plan adds phone support. Refunds are for annual plans only."]
+    ds = DocumentScorer(count_words, OperatingPoint(max_length=12, max_windows=2))
+    (j,) = ds.judge([(facts, "The Pro plan adds phone support.")], verbatim)
+    ev = ds.claim("The Pro plan adds phone support.", j)["evidence"]
+    assert ev["fact_index"] == 1 and facts[1][ev["start"]:ev["end"]] == ev["chunk"] and "phone support" in ev["chunk"]
