@@ -21,6 +21,7 @@ __all__ = ["Finding", "Registry", "Detector", "default_registry", "detect"]
 
 _CONTEXT_BEFORE = 48
 _CONTEXT_AFTER = 16
+_DENY_BEFORE = 24  # "Policy no. " / "Order number " sit right before the number they qualify
 
 
 class Finding:
@@ -281,6 +282,10 @@ class Detector:
             return None
         score = rec.score if base is None else base
         hit = None
+        if rec.deny_context:
+            near = lower[max(0, start - _DENY_BEFORE):start]
+            if any(w in near for w in rec.deny_context) and not any(w in near for w in rec.context if w != "number"):
+                return None
         if rec.context:
             window = lower[max(0, start - _CONTEXT_BEFORE):start] + " " + lower[end:end + _CONTEXT_AFTER]
             for w in rec.context:

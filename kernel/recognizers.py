@@ -92,6 +92,9 @@ class Recognizer:
     context: tuple[str, ...] = ()
     context_required: bool = False
     context_boost: float = 0.3
+    # words that, shortly before a match with none of ``context`` beside them, say it is another
+    # identifier ("Order 123-4567", "policy no. 480 134 9434"): the finding is dropped
+    deny_context: tuple[str, ...] = ()
     triggers: tuple[str, ...] = ()
     lower_triggers: tuple[str, ...] = ()
     ignore_case: bool = False
@@ -129,20 +132,21 @@ class Recognizer:
             compiled.append(rx)
         object.__setattr__(self, "compiled", tuple(compiled))
         object.__setattr__(self, "context", tuple(w.lower() for w in self.context))
+        object.__setattr__(self, "deny_context", tuple(w.lower() for w in self.deny_context))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "recognizer") -> Recognizer:
         if not isinstance(data, Mapping):
             raise RecognizerError(where, "must be an object")
         known = {"type", "patterns", "score", "validator", "context", "context_required", "context_boost",
-                 "triggers", "lower_triggers", "ignore_case", "group", "description", "chars"}
+                 "deny_context", "triggers", "lower_triggers", "ignore_case", "group", "description", "chars"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise RecognizerError(f"{where}.{unknown[0]}", f"unknown field (known: {', '.join(sorted(known))})")
         kw = dict(data)
         if "type" not in kw:
             raise RecognizerError(f"{where}.type", "is required")
-        for key in ("patterns", "context", "triggers", "lower_triggers"):
+        for key in ("patterns", "context", "deny_context", "triggers", "lower_triggers"):
             if key in kw:
                 if isinstance(kw[key], str) or not isinstance(kw[key], (list, tuple)):
                     raise RecognizerError(f"{where}.{key}", "must be a list of strings")
@@ -159,7 +163,7 @@ class Recognizer:
                          "upper_before": p.upper_before, "score": p.score} for p in self.patterns],
             "score": self.score, "validator": self.validator,
             "context": list(self.context), "context_required": self.context_required,
-            "context_boost": self.context_boost, "triggers": list(self.triggers),
+            "context_boost": self.context_boost, "deny_context": list(self.deny_context), "triggers": list(self.triggers),
             "lower_triggers": list(self.lower_triggers), "chars": self.chars,
             "ignore_case": self.ignore_case, "group": self.group, "description": self.description,
         }
@@ -173,7 +177,9 @@ _MON = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 # Patterns put their first character class (or literal) first and the "not inside a run"
 # lookbehind right after it: the regex engine then skips impossible start positions in C.
 _DATE_PATTERNS = (
-    P(r"(?:19|20)(?<![\d/.-](?:19|20))\d{2}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])(?![\d/.-]?\d)",
+    # ISO-style, with the time of day when it follows ("1993-01-04 14:56:41", "2021-03-04T09:30")
+    P(r"(?:19|20)(?<![\d/.-](?:19|20))\d{2}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])"
+      r"(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)?(?![\d/.-]?\d|:\d)",
       scope="digits", min_digits=6, run_chars="-/."),
     P(r"\d(?<![\d/.-]\d)\d?[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})(?![\d/.-]?\d)", scope="digits", min_digits=4, run_chars="-/."),
     # month-name dates are anchored on their year (a 4-digit run) and look back for the rest
@@ -182,6 +188,8 @@ _DATE_PATTERNS = (
     P(_MON + r"(?<![\w]" + _MON + r")[a-z]{0,6}\.?\s{1,3}\d{1,2}(?:st|nd|rd|th)?,?\s{1,3}(?:19|20)\d{2}(?!\d)",
       scope="digits", min_digits=4, before=22),
 )
+# a phone extension ("x123", " ext. 45") belongs to the number
+_EXT = r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,6}(?![\w]))?"
 _SSN_FMT = P(r"\d(?<![\d-]\d)\d{2}[- ]\d{2}[- ]\d{4}(?![\d-])", scope="digits", min_digits=9, run_chars="- ")
 _NINE = P(r"\d(?<![\d-]\d)\d{8}(?![\d-])", scope="digits", min_digits=9)
 _SSN_PLAIN = P(_NINE.regex, scope="digits", min_digits=9, score=0.35)  # nine bare digits: an SSN only with context
@@ -190,22 +198,33 @@ DEFAULT_RECOGNIZERS: tuple[Recognizer, ...] = (
     R("email", (P(r"[A-Za-z0-9._%+-](?<![\w.%+-][A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![\w-])",
                   chars="@"),),
       score=0.9, context=("email", "e-mail", "mail", "contact"), description="RFC 5322-ish address"),
-    R("phone", (P(r"\+(?<![\w+]\+)\d{1,3}[\s.-]{0,2}(?:\(\d{1,4}\)[\s.-]{0,2})?\d{1,4}(?:[\s.-]{1,2}\d{1,8}){1,5}(?![\w+])",
-                  scope="digits", min_digits=7, run_chars="+"),
-                P(r"\((?<![\w(+-]\()\d{2,5}\)[\s.-]{0,2}\d{2,5}(?:[\s.-]{1,2}\d{2,5}){0,3}(?![\w-])", scope="digits", min_digits=7, run_chars="("),
-                P(r"\d(?<![\w+.-]\d)\d{1,4}(?:[.-]|\s(?=\d))\d{2,8}(?:(?:[.-]|\s(?=\d))\d{2,8}){0,3}(?![\w-])",
-                  scope="digits", min_digits=7, run_chars=".- "),
-                P(r"0(?<![\w+.-]0)\d{6,14}(?![\w-])", scope="digits", min_digits=7, run_chars="0")),
+    R("phone", (P(r"\+(?<![\w+]\+)\d{1,3}[\s.-]{0,2}(?:\(\d{1,4}\)[\s.-]{0,2})?\d{1,12}(?:[\s.-]{1,2}\d{1,8}){0,5}" + _EXT + r"(?![\w+])",
+                  scope="digits", min_digits=7, run_chars="+", after=12),
+                P(r"(?:(?<![\w+.-])1[\s.-]?)?\((?<![\w(+-]\()\d{2,5}\)[\s.-]{0,2}\d{2,8}(?:[\s.-]{1,2}\d{2,5}){0,3}" + _EXT
+                  + r"(?!\w|[-:]\d)", scope="digits", min_digits=7, run_chars="(", after=12),
+                P(r"\d(?<![\w+.-]\d)\d{0,4}(?:[.-]|\s(?=\d))\d{2,8}(?:(?:[.-]|\s(?=\d))\d{2,8}){0,3}" + _EXT + r"(?!\w|[-:]\d)",
+                  scope="digits", min_digits=7, run_chars=".- ", after=12),
+                P(r"0(?<![\w+.-]0)\d{6,14}(?!\w|[-:]\d)", scope="digits", min_digits=7, run_chars="0"),
+                # ten bare digits: a phone only beside a phone word (0.3 + the context boost)
+                P(r"[1-9](?<![\w+.-][1-9])\d{9}(?!\w|[-:]\d)", scope="digits", min_digits=10, score=0.3)),
       score=0.5, validator="phone_digits",
       context=("phone", "tel", "telephone", "call", "mobile", "cell", "fax", "contact", "whatsapp", "number", "telefon", "handy", "anruf"),
+      deny_context=("order", "invoice", "zip", "postcode", "postal", "policy", "account", "acct", "iban", "ref", "ticket",
+                    "case", "tracking", "serial", "sku", "isbn", "customer id", "member", "between", "card"),
       description="E.164 and common national formats, 7-15 digits"),
-    R("credit_card", (P(r"\d(?<![\d-]\d)\d{3}(?:[ -]?\d{4}){2}[ -]?\d{1,7}(?![\d-])", scope="digits", min_digits=12),
-                      P(r"3(?<![\d-]3)[47]\d{2}[ -]?\d{6}[ -]?\d{5}(?![\d-])", scope="digits", min_digits=15)),
+    # any grouping of 12-19 digits by spaces, dashes or dots (4-4-4, 4-4-4-3, 4-4-4-4-3, ...), and the
+    # 4-6-5 / 4-6-4 of Amex and Diners; the validator decides (issuer range, length, Luhn)
+    R("credit_card", (P(r"\d(?<![\d.-]\d)\d{3}(?:[ .-]?\d{3,4}){2,4}(?:[ .-]?\d{1,3})?(?![\d-]|\.\d)", scope="digits",
+                        min_digits=12),
+                      P(r"3(?<![\d.-]3)\d{3}[ .-]?\d{6}[ .-]?\d{4,5}(?![\d-]|\.\d)", scope="digits", min_digits=14)),
       score=0.85, validator="luhn_brand",
       context=("card", "credit", "visa", "mastercard", "amex", "debit", "cc", "karte", "kreditkarte"),
       description="Luhn checksum and issuer prefix/length"),
     R("iban", (P(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])",
-                 scope="digits", min_digits=8, before=14, after=6, upper_before=True),),
+                 scope="digits", min_digits=8, before=14, after=6, upper_before=True),
+                # typed in lower case, unspaced ("gb50mvfc38361978683032"): mod-97 still decides
+                P(r"[a-z](?<![A-Za-z0-9][a-z])[a-z]\d{2}[a-z0-9]{11,30}(?![A-Za-z0-9])", scope="digits", min_digits=8,
+                  before=14, after=30),),
       score=0.9, validator="iban_mod97", context=("iban", "bank", "account", "konto"),
       description="country length table and ISO 7064 mod-97"),
     R("us_ssn", (_SSN_FMT, _SSN_PLAIN), score=0.6, validator="ssn_rules",

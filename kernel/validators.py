@@ -75,6 +75,9 @@ _CARD_PREFIXES = (
     ("644", "649", (16, 19)),
     ("65", "65", (16, 19)),
     ("3528", "3589", (16, 19)),
+    ("35", "35", (16,)),  # JCB's whole 35 block as test-data generators (Faker) issue it
+    ("2131", "2131", (15,)),  # JCB 15-digit
+    ("1800", "1800", (15,)),
     ("300", "305", (14, 16, 19)),
     ("36", "36", (14, 16, 19)),
     ("38", "39", (14, 16, 19)),
@@ -82,6 +85,7 @@ _CARD_PREFIXES = (
     ("50", "50", (12, 13, 14, 15, 16, 17, 18, 19)),
     ("56", "58", (12, 13, 14, 15, 16, 17, 18, 19)),
     ("67", "67", (12, 13, 14, 15, 16, 17, 18, 19)),
+    ("6304", "6304", (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro (ex-Laser)
 )
 
 
@@ -347,11 +351,17 @@ def high_entropy_secret(text: str) -> bool:
     return shannon_entropy(value) >= 3.0 and classes >= 2
 
 
+# shapes that are other identifiers, never a phone: a ZIP+4 code, a year range, a date-led number
+_NOT_PHONE = re.compile(r"\d{5}-\d{4}|(?:19|20)\d{2}\s?[-/]\s?(?:19|20)\d{2}|(?:19|20)\d{2}[-/.](?:0[1-9]|1[0-2])[-/.]\d+")
+_EXTENSION = re.compile(r"\s?(?:x|ext\.?|extension)\s?\d{1,6}$", re.IGNORECASE)
+
+
 def phone(text: str) -> bool:
-    d = digits_only(text)
-    if text.lstrip().startswith("+"):
+    core = _EXTENSION.sub("", text.strip())
+    d = digits_only(core)
+    if core.startswith("+"):
         return 8 <= len(d) <= 15 and d[0] != "0"
-    if not 7 <= len(d) <= 15 or len(set(d)) < 3:
+    if not 7 <= len(d) <= 15 or len(set(d)) < 3 or _NOT_PHONE.fullmatch(core):
         return False
     return True
 
@@ -360,9 +370,12 @@ _MONTHS = {m: i + 1 for i, m in enumerate(
     "jan feb mar apr may jun jul aug sep oct nov dec".split())}
 
 
+_TIME_OF_DAY = re.compile(r"[ t](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?$")
+
+
 def date(text: str) -> bool:
     """A real calendar date between 1900 and 2100 in one of the common notations."""
-    t = text.strip().lower().replace(",", " ")
+    t = _TIME_OF_DAY.sub("", text.strip().lower().replace(",", " "))
     m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", t)
     cands = []
     if m:

@@ -141,3 +141,62 @@ def test_linear_time_on_adversarial_input(family):
     t0 = time.perf_counter()
     detect(text)
     assert time.perf_counter() - t0 < 15, f"{family}: detector took too long on 1 MB"
+
+
+def _luhn_complete(prefix: str, length: int) -> str:
+    """A card number with this prefix and length whose last digit makes the Luhn sum right."""
+    body = (prefix + "7" * length)[: length - 1]
+    for check in "0123456789":
+        n = body + check
+        total = sum(int(d) if i % 2 == 0 else (2 * int(d) - 9 if 2 * int(d) > 9 else 2 * int(d))
+                    for i, d in enumerate(reversed(n)))
+        if total % 10 == 0:
+            return n
+    raise AssertionError("unreachable")
+
+
+CARDS = {"visa13": ("4", 13), "visa16": ("4", 16), "visa19": ("4", 19), "mastercard": ("5425", 16), "mc2": ("2223", 16),
+         "amex": ("37", 15), "discover": ("6011", 16), "diners": ("3056", 14), "jcb16": ("3530", 16), "jcb15": ("2131", 15),
+         "unionpay": ("6212", 19), "maestro12": ("6304", 12), "maestro19": ("5018", 19)}
+
+
+@pytest.mark.parametrize("brand", sorted(CARDS))
+@pytest.mark.parametrize("sep", ["", " ", "-", "."])
+def test_cards_of_every_major_issuer_in_every_common_grouping(brand, sep):
+    prefix, length = CARDS[brand]
+    num = _luhn_complete(prefix, length)
+    if brand in ("amex", "diners") and sep:
+        shown = sep.join([num[:4], num[4:10], num[10:]])
+    else:
+        shown = sep.join(num[i:i + 4] for i in range(0, len(num), 4)) if sep else num
+    text = f"Please charge my card {shown} today."
+    found = [(f.type, text[f.start:f.end]) for f in detect(text)]
+    assert ("credit_card", shown) in found, found
+
+
+@pytest.mark.parametrize("phone", ["+1-545-880-7302x157", "854-275-2772x0405", "(0116) 4960157", "+44(0)1154960997",
+                                   "+441154960200", "1-858-073-0215", "1 (529) 078-4547", "(790)091-7442", "042 078 6381"])
+def test_phone_formats_with_extensions_and_trunk_prefixes(phone):
+    text = f"You can call me at {phone} after five."
+    assert ("phone", phone) in [(f.type, text[f.start:f.end]) for f in detect(text)]
+
+
+@pytest.mark.parametrize("text", ["ZIP 31697-0842", "between 1985-2003", "Invoice 1978-12-8519 is due.",
+                                  "Order number 699-5586683 shipped.", "Policy no. 480 134 9434", "Account 12345678901 was closed.",
+                                  "Reference: 482913/5521", "Tracking 1Z9384756102"])
+def test_phone_does_not_fire_on_other_identifiers(text):
+    assert "phone" not in [f.type for f in detect(text)]
+
+
+def test_a_phone_followed_by_a_label_and_a_phone_word_beside_other_words():
+    text = "(85) 5986-8343-Office, 751-954-9268-Fax"
+    assert [text[f.start:f.end] for f in detect(text) if f.type == "phone"] == ["(85) 5986-8343", "751-954-9268"]
+    assert "phone" in [f.type for f in detect("My phone number is 2614597755")]  # ten bare digits need a phone word
+    assert "phone" not in [f.type for f in detect("Serial 2614597755 was shipped")]
+
+
+def test_lower_case_iban_and_iso_date_times():
+    text = "iban gb50mvfc38361978683032 on 1993-01-04 14:56:41."
+    found = [(f.type, text[f.start:f.end]) for f in detect(text)]
+    assert ("iban", "gb50mvfc38361978683032") in found and ("date", "1993-01-04 14:56:41") in found
+    assert "iban" not in [f.type for f in detect("code gb50mvfc38361978683033")]  # mod-97 fails
