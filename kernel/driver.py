@@ -20,9 +20,13 @@ from haltguard.kernel.stream import Score, Skip, ascore_once
 __all__ = ["ClaimStream", "word_tokens"]
 
 
+_WORD = re.compile(r"\s*\S+")
+_MAX_PARTIAL = 256  # a "word" longer than this (a URL, unspaced CJK) is pushed as it is
+
+
 def word_tokens(text: str) -> list[str]:
     """Split a whole answer into the word-and-space tokens LLM streams usually deliver (lossless)."""
-    return re.findall(r"\s*\S+", text) + ([m] if (m := text[len(text.rstrip()):]) else [])
+    return _WORD.findall(text) + ([m] if (m := text[len(text.rstrip()):]) else [])
 
 
 class ClaimStream:
@@ -34,6 +38,7 @@ class ClaimStream:
         self.kernel.view.context = context
         self.context = context
         self._last: Score | Skip | None = None
+        self._partial = ""  # the word still being written (see ``feed``)
 
     async def judge(self, sentence: str) -> dict[str, Any]:
         return await self._judge(self.context, sentence)
@@ -85,16 +90,36 @@ class ClaimStream:
         return frames
 
     async def feed(self, chunk: str) -> list[dict[str, Any]]:
-        """Frames caused by one more generated chunk (none once halted)."""
+        """Frames caused by one more generated chunk (none once halted).
+
+        LLM streams cut text anywhere ("…in 1889. I" + "t remained…"), but the kernel can only
+        cut where tokens meet, so chunks are re-cut into whole words (with their leading space)
+        and a word still being written waits for the next chunk: a sentence boundary then always
+        falls between two tokens, and no fragment of the next sentence is judged with this one.
+        """
         if self.kernel.halted or self.kernel.closed:
             return []
-        frames = [ev.to_dict() for ev in self.kernel.push_token(chunk)]
-        return frames + await self._maybe_score()
+        text = self._partial + chunk
+        words = _WORD.findall(text)
+        if words and not text[-1].isspace() and len(words[-1]) <= _MAX_PARTIAL:
+            self._partial = words.pop()  # may still grow
+        else:
+            self._partial = text[sum(map(len, words)):]  # trailing spaces join the next word
+        frames: list[dict[str, Any]] = []
+        for w in words:  # judged as each sentence completes, as if the words had come one by one
+            if self.kernel.halted:
+                break
+            frames += [ev.to_dict() for ev in self.kernel.push_token(w)]
+            frames += await self._maybe_score()
+        return frames
 
     async def end(self) -> list[dict[str, Any]]:
         """Score the tail, release what passes, and close with a ``done`` frame holding the record."""
         frames: list[dict[str, Any]] = []
         if not self.kernel.halted and not self.kernel.closed:
+            if self._partial:
+                frames += [ev.to_dict() for ev in self.kernel.push_token(self._partial)]
+                self._partial = ""
             frames += [ev.to_dict() for ev in self.kernel.close()]
             frames += await self._maybe_score()
         frames.append({"type": "done", "record": self.kernel.finish().to_dict(timings=False)})

@@ -31,7 +31,7 @@ def test_python_example_runs(page, index, code, tmp_path):
         m = re.match(r"\s*print\(.*\)\s*#\s*(.+?)\s*$", line)
         if m:
             want = ".*".join(re.escape(part) for part in m.group(1).split("..."))
-            assert re.search(want, proc.stdout), (m.group(1), proc.stdout)
+            assert re.search(want, proc.stdout, re.S), (m.group(1), proc.stdout)
 
 
 YAML = [(page, i, text) for page in PAGES

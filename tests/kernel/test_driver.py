@@ -2,6 +2,9 @@
 
 import asyncio
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.demo import ANSWER, CONTEXT, demo_tokens
 from haltguard.kernel.driver import ClaimStream
@@ -61,3 +64,22 @@ def test_scorer_failure_fails_closed():
     frames = run_coroutine(go())
     halt = next(f for f in frames if f["type"] == "halt")
     assert halt["reason"] == "scorer_error" and not any(f["type"] == "release" for f in frames)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=60))
+def test_any_chunking_gives_the_same_frames_as_whole_words(cuts):
+    """LLM streams cut anywhere (inside words, numbers, sentence ends): the outcome never changes."""
+    chunks, i = [], 0
+    for n in cuts:
+        chunks.append(ANSWER[i:i + n])
+        i += n
+    chunks.append(ANSWER[i:])
+    got, want = _run(chunks), _run(demo_tokens(ANSWER))
+
+    def outcome(frames):
+        return ("".join(f["text"] for f in frames if f["type"] == "release"),
+                [(f["reason"], f["evidence"]["sentence"]) for f in frames if f["type"] == "halt"],
+                [f["value"] for f in frames if f["type"] == "score"])
+
+    assert outcome(got) == outcome(want)
