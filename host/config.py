@@ -152,8 +152,6 @@ class HaltDefaults(_Strict):
     """The halt config a /v1/stream client gets when it sends none: a named preset, optionally
     overridden field by field (``config``: any ``HaltConfig`` fields, validated with the rest)."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-
     preset: Literal["strict", "balanced", "chat"] = "balanced"
     config: dict[str, Any] | None = Field(None, description="HaltConfig fields over the preset's")
 

@@ -8,14 +8,17 @@ the same number on every path. The pieces (premise windows, hypothesis units, th
 penalty) are ``haltguard.kernel.windows``; the operating point they run at is read from the
 model's manifest here and nowhere else.
 
-Support of a hypothesis against one or more premises: each hypothesis unit (the whole text,
-or each sentence when the manifest says ``"hypothesis": "sentences"``) takes its best window
-over every premise; the weakest unit counts; then ``number_penalty`` logits come off per
-number the hypothesis states and no premise does. A claim is ``supported`` at or above the
+Support of a hypothesis against one or more premises: placeholders (``{{email:1}}``) become
+their type word on both sides; each hypothesis unit (the whole text, or each sentence when the
+manifest says ``"hypothesis": "sentences"``) takes its best window over the ``max_windows``
+windows of all premises most relevant to it (bounded work at any context size); the weakest
+unit counts; then ``number_penalty`` logits come off per number the hypothesis states and no
+premise does. A claim is ``supported`` at or above the
 threshold, ``contradicted`` below it when it states such numbers, else ``unsupported``. A
 contradicted claim's support is capped at ``CONTRADICTION_CAP``: a changed figure is
 categorical, and a halting stream must stop on it, not merely warn. The cap only lowers
 supports already below the threshold, so no decision at the operating point changes.
+Sentences that make no claim (``kernel.claims``) are not scored at all (``no_claim``).
 """
 
 from __future__ import annotations
