@@ -25,6 +25,7 @@ from haltguard.kernel.pseudonymize import RehydrateResult, Session, StreamingReh
 from haltguard.kernel.resources import model_dir as find_model
 from haltguard.kernel.scoring import DocumentScorer, Pair, heuristic_document_scorer, heuristic_pair_scores
 from haltguard.kernel.sentences import sentence_spans
+from haltguard.kernel.stream import aiter_any
 
 __all__ = ["Guard", "chunk_text"]
 
@@ -174,15 +175,7 @@ class Guard:
         cs = self._stream(context, halt)
         restorer = StreamingRehydrator(session) if session is not None else None
 
-        async def source() -> AsyncIterator[Any]:
-            if hasattr(chunks, "__aiter__"):
-                async for c in chunks:
-                    yield c
-            else:
-                for c in chunks:
-                    yield c
-
-        async for chunk in source():
+        async for chunk in aiter_any(chunks):
             for f in self._restore(await cs.feed(chunk_text(chunk)), restorer):
                 yield f
             if cs.kernel.halted:

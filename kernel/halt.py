@@ -248,13 +248,7 @@ class HaltKernel:
         """A coherence score in [0, 1] for the text up to ``upto`` tokens (default: all so far)."""
         if self._halt is not None:
             return _EMPTY
-        if upto is None:
-            upto = self._n
-        elif upto.__class__ is not int or upto < self._scored or upto > self._n:
-            raise KernelStateError(
-                f"upto={upto!r} must be an int between the last scored position ({self._scored}) "
-                f"and the generated length ({self._n})"
-            )
+        upto = self._n if upto is None else self._checked_upto(upto)
         if self._deadline is not None and self._due_since is not None:
             late = self._clock() - self._due_since
             if late > self._deadline:
@@ -337,6 +331,14 @@ class HaltKernel:
             self._interval = min(self._interval * 2, cad.max_every) if v >= cad.relax_above else cad.min_every
         return self._advance(upto, events)
 
+    def _checked_upto(self, upto: Any) -> int:
+        if upto.__class__ is not int or upto < self._scored or upto > self._n:
+            raise KernelStateError(
+                f"upto={upto!r} must be an int between the last scored position ({self._scored}) "
+                f"and the generated length ({self._n})"
+            )
+        return int(upto)
+
     def push_skip(self, evidence: Any = None, *, upto: int | None = None) -> Sequence[Event]:
         """The text up to ``upto`` makes no claim to judge (a greeting, a question back, a
         meta sentence): accept it without a score.
@@ -349,13 +351,7 @@ class HaltKernel:
         """
         if self._halt is not None:
             return _EMPTY
-        if upto is None:
-            upto = self._n
-        elif upto.__class__ is not int or upto < self._scored or upto > self._n:
-            raise KernelStateError(
-                f"upto={upto!r} must be an int between the last scored position ({self._scored}) "
-                f"and the generated length ({self._n})"
-            )
+        upto = self._n if upto is None else self._checked_upto(upto)
         if evidence is not None:
             self._evidence.append({"score_index": None, "token_index": upto, "evidence": evidence})
         self._scored = upto

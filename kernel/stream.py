@@ -18,7 +18,8 @@ from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.events import Event, HaltRecord, ReasonCode
 from haltguard.kernel.halt import HaltKernel, ScoreView
 
-__all__ = ["Score", "Skip", "Scorer", "guard_stream", "run_stream", "aguard_stream", "arun_stream", "score_once", "ascore_once"]
+__all__ = ["Score", "Skip", "Scorer", "aiter_any", "guard_stream", "run_stream", "aguard_stream", "arun_stream",
+           "score_once", "ascore_once"]
 
 
 class Score:
@@ -99,6 +100,16 @@ def _push_result(kernel: HaltKernel, out: Any, upto: int, elapsed: float) -> Seq
         msg = f"scorer took {elapsed * 1000.0:.1f} ms (deadline {deadline * 1000.0:.1f} ms)"
         return kernel._late_score(value, evidence, upto, msg)
     return kernel._apply(value, evidence, upto)
+
+
+async def aiter_any(items: AsyncIterable[Any] | Iterable[Any]) -> AsyncIterator[Any]:
+    """Iterate a sync or an async iterable from async code (token sources, LLM client streams)."""
+    if hasattr(items, "__aiter__"):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
 
 
 def guard_stream(
@@ -219,15 +230,7 @@ async def aguard_stream(
     kernel = config if isinstance(config, HaltKernel) else HaltKernel(config)
     kernel.view.context = context
 
-    async def source() -> AsyncIterator[str]:
-        if hasattr(tokens, "__aiter__"):
-            async for t in tokens:
-                yield t
-        else:
-            for t in tokens:
-                yield t
-
-    async for token in source():
+    async for token in aiter_any(tokens):
         for ev in kernel.push_token(token):
             yield ev
         if kernel.halted:
