@@ -46,3 +46,35 @@ def test_config_examples_are_valid_host_configs(page, index, text):
 
     env = {name: ("ab" * 32 if name.endswith("SHA256") else "x" * 48) for name in re.findall(r"\$\{([A-Z0-9_]+)", text)}
     load_config(data=yaml.safe_load(text), env=env)  # raises with the dotted field on any mistake
+
+
+CURLS = [(page, " ".join(cmd.replace("\\\n", " ").split()))
+         for page in PAGES for block in re.findall(r"```bash\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+         for cmd in re.findall(r"^curl .*?(?:'\s*$|\n(?!\s))", block.replace("\\\n", " "), re.M | re.S)]
+
+
+def test_curl_examples_answer_as_documented(tmp_path):
+    """Every curl line of the README and docs, run for real against a host (session placeholders filled in)."""
+    import json
+    import shutil
+
+    from haltguard.testing import HostProcess
+
+    assert CURLS and shutil.which("curl")
+    key = "some-long-secret-key"
+    with HostProcess({"server": {"demo": False}}, env={"HALTGUARD_API_KEYS": f"me:{key}"}) as h:
+        session = None
+        for page, cmd in CURLS:
+            cmd = cmd.replace("localhost:8000", h.url.removeprefix("http://"))
+            if "<session_state from transform>" in cmd:
+                assert session, f"{page.name}: rehydrate before any transform"
+                cmd = cmd.replace("<session_state from transform>", session)
+            proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, env={"KEY": key, "PATH": "/usr/bin:/bin"},
+                                  timeout=60)
+            body = json.loads(proc.stdout)
+            assert "error" not in body, (page.name, cmd, body)
+            session = body.get("session_state", session)
+            if "/v1/review" in cmd:
+                assert [c["verdict"] for c in body["claims"]] == ["supported", "contradicted"]
+            if "/v1/rehydrate" in cmd:
+                assert "jane.roe@example.com" in body["restored_text"]
