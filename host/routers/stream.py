@@ -14,6 +14,7 @@ from haltguard.host.operations import need_scoring
 from haltguard.kernel.driver import ClaimStream, word_tokens
 from haltguard.kernel.errors import FieldError
 from haltguard.kernel.presets import resolve_halt
+from haltguard.kernel.windows import premise_chunk_spans
 
 router = APIRouter()
 
@@ -72,7 +73,8 @@ async def stream(ws: WebSocket) -> None:
                 if not isinstance(context, str) or not context.strip():
                     return await fail("no_context", "start needs a non-empty context string")
                 scoring = need_scoring(state)
-                if len(scoring.documents.plan(context, "x")[0]) > state.config.server.max_review_pairs:
+                docs = scoring.documents  # each claim scores its best max_windows of these: bound the set itself
+                if len(premise_chunk_spans(context, "", docs.count_tokens, docs.point.max_length)) > state.config.server.max_review_pairs:
                     return await fail("context_too_large", "the context has more evidence windows than server.max_review_pairs")
                 try:
                     sent = msg.get("halt")

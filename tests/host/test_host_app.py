@@ -58,3 +58,13 @@ def test_stream_takes_a_preset_by_name_and_defaults_to_the_configured_one():
             ws.send_json({"type": "start", "context": CONTEXT, "halt": "lenient"})
             err = ws.receive_json()
             assert err["type"] == "error" and err["code"] == "invalid_halt_config" and "lenient" in err["message"]
+
+
+def test_a_context_with_more_windows_than_the_review_cap_is_refused():
+    cfg = load_config(data={**HEURISTIC, "auth": {"open_access": True}, "server": {"demo": False, "max_review_pairs": 3},
+                            "scorer": {"engine": "onnx"}})
+    context = " ".join(f"Fact number {i} is stated here in some detail about the tower." for i in range(200))
+    with TestClient(create_app(cfg, env={})) as c, c.websocket_connect("/v1/stream") as ws:
+        ws.send_json({"type": "start", "context": context})
+        err = ws.receive_json()
+    assert err["type"] == "error" and err["code"] == "context_too_large"
