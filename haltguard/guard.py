@@ -23,7 +23,7 @@ from haltguard.kernel.policy import Policy
 from haltguard.kernel.presets import DEFAULT_PRESET, resolve_halt
 from haltguard.kernel.pseudonymize import RehydrateResult, Session, StreamingRehydrator, TransformResult, rehydrate, transform
 from haltguard.kernel.resources import model_dir as find_model
-from haltguard.kernel.scoring import DocumentScorer, Pair, heuristic_document_scorer, heuristic_pair_scores
+from haltguard.kernel.scoring import DocumentScorer, Pair, heuristic_document_scorer, heuristic_pair_scores, review_summary
 from haltguard.kernel.sentences import sentence_spans
 from haltguard.kernel.stream import aiter_any
 
@@ -116,10 +116,7 @@ class Guard:
         docs = self._load()
         spans = sentence_spans(answer)
         claims = docs.judge_claims(premises, [answer[a:b] for a, b in spans], self._pairs)
-        claims = [{**c, "span": {"start": a, "end": b}} for c, (a, b) in zip(claims, spans)]
-        coherence = min((c["support"] for c in claims if c["support"] is not None), default=1.0)
-        return {"approved": all(c["verdict"] in ("supported", "no_claim") for c in claims), "coherence": coherence,
-                "threshold": docs.point.threshold, "claims": claims}
+        return review_summary(spans, claims, docs.point.threshold)
 
     # --- streams -----------------------------------------------------------------------------
     def _stream(self, context: str, halt: Any) -> ClaimStream:

@@ -17,9 +17,9 @@ from haltguard.host.auth import Principal
 from haltguard.host.engines import ScoringService
 from haltguard.host.errors import ApiError, blocked
 from haltguard.host.state import HostState
-from haltguard.kernel.claims import is_claim
 from haltguard.kernel.guard import detect_json, transform_json
 from haltguard.kernel.pseudonymize import BlockedInput, BlockedOutput, Session, protect_output, rehydrate
+from haltguard.kernel.scoring import TooMuchWork, review_summary
 from haltguard.kernel.sentences import sentence_spans
 
 __all__ = ["op_detect", "op_transform", "op_rehydrate", "op_score", "op_review", "OPS", "check_text",
@@ -131,17 +131,12 @@ async def review(scoring: ScoringService, response: str, premises: list[str],
     """Each sentence of ``response`` judged against all ``premises`` (the one scoring path);
     more than ``max_pairs`` model pairs is refused before any is scored."""
     spans = sentence_spans(response)
-    sentences = [response[a:b] for a, b in spans]
-    if max_pairs is not None:
-        _, pairs = scoring.documents.prepare([(premises, s) for s in sentences if is_claim(s)])
-        if len(pairs) > max_pairs:
-            raise ApiError(413, "review_too_large", f"{len(pairs)} claim x evidence pairs (limit {max_pairs})")
-    judged = await scoring.documents.ajudge_claims(premises, sentences, scoring.score_pairs)
-    claims = [{**c, "span": {"start": a, "end": b}} for c, (a, b) in zip(judged, spans)]
-    # sentences without a claim (no_claim) neither lower coherence nor block approval
-    coherence = min((c["support"] for c in claims if c["support"] is not None), default=1.0)
-    return {"approved": all(c["verdict"] in ("supported", "no_claim") for c in claims), "coherence": coherence,
-            "threshold": scoring.engine.threshold, "model": scoring.engine.model_id, "claims": claims}
+    try:
+        claims = await scoring.documents.ajudge_claims(premises, [response[a:b] for a, b in spans], scoring.score_pairs,
+                                                       max_pairs)
+    except TooMuchWork as exc:
+        raise ApiError(413, "review_too_large", str(exc)) from None
+    return {**review_summary(spans, claims, scoring.engine.threshold), "model": scoring.engine.model_id}
 
 
 async def op_review(state: HostState, principal: Principal, req: S.ReviewRequest) -> dict[str, Any]:

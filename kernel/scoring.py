@@ -23,6 +23,7 @@ Sentences that make no claim (``kernel.claims``) are not scored at all (``no_cla
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -44,7 +45,7 @@ from haltguard.kernel.windows import (
 
 __all__ = ["OperatingPoint", "read_manifest", "DocumentScorer", "Judgement", "Pair", "Premises",
            "SyncPairScorer", "AsyncPairScorer", "ClaimJudge", "verdict_of", "softmax_support", "CONTRADICTION_CAP",
-           "heuristic_pair_scores", "heuristic_document_scorer", "no_claim"]
+           "heuristic_pair_scores", "heuristic_document_scorer", "no_claim", "review_summary", "TooMuchWork"]
 
 Pair = tuple[str, str]
 Premises = str | Sequence[str]
@@ -89,12 +90,7 @@ class OperatingPoint:
                    max_windows=int(manifest.get("max_windows", 16)))
 
     def replace(self, **changes: Any) -> OperatingPoint:
-        return OperatingPoint(**{**self.to_dict(), **changes})
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"max_length": self.max_length, "threshold": self.threshold, "hypothesis_mode": self.hypothesis_mode,
-                "number_penalty": self.number_penalty, "supported_index": self.supported_index,
-                "max_windows": self.max_windows}
+        return dataclasses.replace(self, **changes)
 
 
 def read_manifest(model_dir: str | Path) -> dict[str, Any]:
@@ -224,15 +220,23 @@ class DocumentScorer:
         return out
 
     # --- the whole path, sync and async -------------------------------------------------------
-    def judge(self, items: Sequence[tuple[Premises, str]], score_pairs: SyncPairScorer,
-              mode: str | None = None) -> list[Judgement]:
+    def _planned(self, items: Sequence[tuple[Premises, str]], mode: str | None,
+                 max_pairs: int | None) -> tuple[list[_Plan], list[Pair]]:
         plans, flat = self.prepare(items, mode)
-        return self.finish(plans, dict(zip(flat, score_pairs(flat)))) if flat else self.finish(plans, {})
+        if max_pairs is not None and len(flat) > max_pairs:
+            raise TooMuchWork(len(flat), max_pairs)
+        return plans, flat
+
+    def judge(self, items: Sequence[tuple[Premises, str]], score_pairs: SyncPairScorer,
+              mode: str | None = None, max_pairs: int | None = None) -> list[Judgement]:
+        """Judgements of ``items``; more than ``max_pairs`` model pairs is refused before any is scored."""
+        plans, flat = self._planned(items, mode, max_pairs)
+        return self.finish(plans, dict(zip(flat, score_pairs(flat))) if flat else {})
 
     async def ajudge(self, items: Sequence[tuple[Premises, str]], score_pairs: AsyncPairScorer,
-                     mode: str | None = None) -> list[Judgement]:
-        plans, flat = self.prepare(items, mode)
-        return self.finish(plans, dict(zip(flat, await score_pairs(flat)))) if flat else self.finish(plans, {})
+                     mode: str | None = None, max_pairs: int | None = None) -> list[Judgement]:
+        plans, flat = self._planned(items, mode, max_pairs)
+        return self.finish(plans, dict(zip(flat, await score_pairs(flat))) if flat else {})
 
     def score(self, items: Sequence[tuple[Premises, str]], score_pairs: SyncPairScorer,
               mode: str | None = None) -> list[float]:
@@ -243,17 +247,23 @@ class DocumentScorer:
         return [j.support for j in await self.ajudge(items, score_pairs, mode)]
 
     # --- claims ------------------------------------------------------------------------------
-    async def ajudge_claims(self, premises: Premises, sentences: Sequence[str],
-                            score_pairs: AsyncPairScorer) -> list[dict[str, Any]]:
+    async def ajudge_claims(self, premises: Premises, sentences: Sequence[str], score_pairs: AsyncPairScorer,
+                            max_pairs: int | None = None) -> list[dict[str, Any]]:
         """Each sentence's verdict: ``no_claim`` (not scored) or judged against ``premises``."""
-        todo = [s for s in sentences if no_claim_reason(s) is None]
-        judged = dict(zip(todo, await self.ajudge([(premises, s) for s in todo], score_pairs))) if todo else {}
-        return [self.claim(s, judged[s]) if s in judged else no_claim(s) for s in sentences]
+        reasons = [no_claim_reason(s) for s in sentences]
+        todo = [(premises, s) for s, r in zip(sentences, reasons) if r is None]
+        return self._claims(sentences, reasons, await self.ajudge(todo, score_pairs, max_pairs=max_pairs))
 
-    def judge_claims(self, premises: Premises, sentences: Sequence[str], score_pairs: SyncPairScorer) -> list[dict[str, Any]]:
-        todo = [s for s in sentences if no_claim_reason(s) is None]
-        judged = dict(zip(todo, self.judge([(premises, s) for s in todo], score_pairs))) if todo else {}
-        return [self.claim(s, judged[s]) if s in judged else no_claim(s) for s in sentences]
+    def judge_claims(self, premises: Premises, sentences: Sequence[str], score_pairs: SyncPairScorer,
+                     max_pairs: int | None = None) -> list[dict[str, Any]]:
+        reasons = [no_claim_reason(s) for s in sentences]
+        todo = [(premises, s) for s, r in zip(sentences, reasons) if r is None]
+        return self._claims(sentences, reasons, self.judge(todo, score_pairs, max_pairs=max_pairs))
+
+    def _claims(self, sentences: Sequence[str], reasons: Sequence[str | None],
+                judged: Sequence[Judgement]) -> list[dict[str, Any]]:
+        it = iter(judged)
+        return [self.claim(s, next(it)) if r is None else no_claim(s, r) for s, r in zip(sentences, reasons)]
 
     def claim_judge(self, score_pairs: AsyncPairScorer) -> ClaimJudge:
         """A stream's judge: one sentence against the context, through this scorer."""
@@ -289,7 +299,25 @@ def heuristic_document_scorer(threshold: float | None = None) -> DocumentScorer:
     return DocumentScorer(lambda text: len(text.split()), point)
 
 
-def no_claim(sentence: str) -> dict[str, Any]:
+def no_claim(sentence: str, reason: str | None = None) -> dict[str, Any]:
     """The wire shape of a sentence that makes no checkable claim (``kernel.claims``): not scored."""
-    return {"sentence": sentence, "support": None, "verdict": "no_claim", "reason": no_claim_reason(sentence),
+    return {"sentence": sentence, "support": None, "verdict": "no_claim", "reason": reason or no_claim_reason(sentence),
             "evidence": None, "contradiction": None}
+
+
+def review_summary(spans: Sequence[tuple[int, int]], claims: Sequence[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """A review from its sentences' spans and claims: approved when every claim is supported;
+    coherence is the weakest support. Sentences without a claim neither lower coherence nor
+    block approval."""
+    out = [{**c, "span": {"start": a, "end": b}} for c, (a, b) in zip(claims, spans)]
+    coherence = min((c["support"] for c in out if c["support"] is not None), default=1.0)
+    return {"approved": all(c["verdict"] in ("supported", "no_claim") for c in out), "coherence": coherence,
+            "threshold": threshold, "claims": out}
+
+
+class TooMuchWork(ValueError):
+    """A judgement would score more model pairs than the caller allows."""
+
+    def __init__(self, pairs: int, limit: int) -> None:
+        super().__init__(f"{pairs} claim x evidence pairs (limit {limit})")
+        self.pairs, self.limit = pairs, limit
