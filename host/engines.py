@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from haltguard.host.config import ScorerConfig
 from haltguard.kernel.resources import ResourceMissing, locate_model
-from haltguard.kernel.scoring import DocumentScorer, Judgement, OperatingPoint, Premises
+from haltguard.kernel.scoring import DocumentScorer, OperatingPoint, Premises, count_words, heuristic_pair_scores, heuristic_point
 
 __all__ = ["Engine", "OnnxEngine", "TorchEngine", "HeuristicEngine", "ScoringService", "TTLCache",
            "load_engine", "cuda_available", "EngineLoadError", "LoadedEngine"]
@@ -121,11 +121,8 @@ class HeuristicEngine:
     """Model-free scorer: the kernel's lexical support (never windowed, no number penalty on top)."""
 
     def __init__(self, threshold: float | None = None) -> None:
-        from haltguard.kernel.scoring import heuristic_document_scorer
-
         self.model_id = "heuristic:1"
-        self._docs = heuristic_document_scorer(threshold)
-        self.point = self._docs.point
+        self.point = heuristic_point(threshold)
         self.description = {"engine": "heuristic"}
 
     @property
@@ -133,11 +130,9 @@ class HeuristicEngine:
         return self.point.threshold
 
     def count_tokens(self, text: str) -> int:
-        return len(text.split())
+        return count_words(text)
 
     def score_pairs(self, pairs: Sequence[Pair]) -> list[float]:
-        from haltguard.kernel.scoring import heuristic_pair_scores
-
         return heuristic_pair_scores(pairs)
 
 
@@ -308,7 +303,3 @@ class ScoringService:
     async def score_documents(self, items: Sequence[tuple[Premises, str]]) -> list[float]:
         """Support per (premise or premises, hypothesis): the kernel's one scoring path."""
         return await self.documents.ascore(items, self.score_pairs)
-
-    async def judge(self, items: Sequence[tuple[Premises, str]]) -> list[Judgement]:
-        """Like ``score_documents``, with the window that decided each support."""
-        return await self.documents.ajudge(items, self.score_pairs)

@@ -18,7 +18,7 @@ import re
 
 from haltguard.kernel.placeholders import neutralise
 
-__all__ = ["no_claim_reason", "is_claim", "NO_CLAIM_REASONS"]
+__all__ = ["no_claim_reason", "NO_CLAIM_REASONS"]
 
 _END = r"[\s.!,:;)\]*_~\-\u2026\u2014]*$"  # trailing punctuation, emphasis marks, an ellipsis
 _TAIL = r"(?:[\s,]+\w+){0,3}"  # up to three more words ("Sure thing, Anna!")
@@ -80,7 +80,3 @@ def no_claim_reason(sentence: str) -> str | None:
     if _LABEL.match(text) and len(text.split()) <= 5:
         return "formatting"
     return None
-
-
-def is_claim(sentence: str) -> bool:
-    return no_claim_reason(sentence) is None

@@ -43,9 +43,9 @@ from haltguard.kernel.windows import (
     rank_passages,
 )
 
-__all__ = ["OperatingPoint", "read_manifest", "DocumentScorer", "Judgement", "Pair", "Premises",
-           "SyncPairScorer", "AsyncPairScorer", "ClaimJudge", "verdict_of", "softmax_support", "CONTRADICTION_CAP",
-           "heuristic_pair_scores", "heuristic_document_scorer", "no_claim", "review_summary", "TooMuchWork"]
+__all__ = ["OperatingPoint", "read_manifest", "DocumentScorer", "Judgement", "Pair", "Premises", "SyncPairScorer",
+           "AsyncPairScorer", "ClaimJudge", "verdict_of", "softmax_support", "CONTRADICTION_CAP", "heuristic_pair_scores",
+           "heuristic_document_scorer", "heuristic_point", "count_words", "no_claim", "review_summary", "TooMuchWork"]
 
 Pair = tuple[str, str]
 Premises = str | Sequence[str]
@@ -290,13 +290,22 @@ def heuristic_pair_scores(pairs: Sequence[Pair]) -> list[float]:
     return [heuristic_support(p, h)[0] for p, h in pairs]
 
 
-def heuristic_document_scorer(threshold: float | None = None) -> DocumentScorer:
-    """A ``DocumentScorer`` for :func:`heuristic_pair_scores`: the premise is never windowed (the
-    heuristic reads any length) and it weighs unsupported numbers itself (no penalty on top)."""
+def count_words(text: str) -> int:
+    """The heuristic's "tokenizer": it reads any length, so only the word count matters."""
+    return len(text.split())
+
+
+def heuristic_point(threshold: float | None = None) -> OperatingPoint:
+    """The heuristic's operating point: the premise is never windowed (it reads any length) and it
+    weighs unsupported numbers itself (no penalty on top)."""
     from haltguard.kernel.heuristic import DEFAULT_THRESHOLD
 
-    point = OperatingPoint(max_length=1 << 30, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
-    return DocumentScorer(lambda text: len(text.split()), point)
+    return OperatingPoint(max_length=1 << 30, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
+
+
+def heuristic_document_scorer(threshold: float | None = None) -> DocumentScorer:
+    """A ``DocumentScorer`` for :func:`heuristic_pair_scores`."""
+    return DocumentScorer(count_words, heuristic_point(threshold))
 
 
 def no_claim(sentence: str, reason: str | None = None) -> dict[str, Any]:

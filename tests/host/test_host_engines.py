@@ -90,7 +90,7 @@ def test_service_scores_like_the_models_scorer():
     async def go():
         svc = ScoringService(eng, ScorerConfig())
         await svc.start()
-        out = await svc.score_documents(pairs), [j.model_support for j in await svc.judge(pairs)]
+        out = await svc.score_documents(pairs), [j.model_support for j in await svc.documents.ajudge(pairs, svc.score_pairs)]
         await svc.stop()
         return out
 
