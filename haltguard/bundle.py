@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from haltguard.kernel.resources import bundle_dir, model_dir
+from haltguard.kernel.resources import bundle_dir, cache_dir, model_dir
 from haltguard.kernel.scoring import read_manifest
 from haltguard.wheel import build_kernel_wheel
 
@@ -46,14 +46,17 @@ def web_sources() -> Path:
 
 
 def node_modules(web: Path | None = None) -> Path:
-    """Pyodide and onnxruntime-web: the checkout's ``wasm/node_modules``, else ``npm ci`` into the cache."""
+    """Pyodide and onnxruntime-web: ``HALTGUARD_NODE_MODULES``, the checkout's ``wasm/node_modules``,
+    else ``npm ci`` into the cache."""
+    given = os.environ.get("HALTGUARD_NODE_MODULES")
+    if given:
+        return Path(given)
     web = web or web_sources()
     local = web / "node_modules"
     if (local / "pyodide").is_dir():
         return local
     lock = (web / "package-lock.json").read_bytes()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "haltguard" / "npm"
-    target = cache / hashlib.sha256(lock).hexdigest()[:16]
+    target = cache_dir() / "npm" / hashlib.sha256(lock).hexdigest()[:16]
     stamp = target / "node_modules" / ".haltguard-complete"
     if stamp.exists():
         return target / "node_modules"
@@ -102,8 +105,7 @@ def build_bundle(out: str | Path | None = None, model: str | Path | None = None)
     manifest = read_manifest(mdir)
     _check_model(mdir, manifest)
     web = web_sources()
-    given = os.environ.get("HALTGUARD_NODE_MODULES")
-    nm = Path(given) if given else node_modules(web)
+    nm = node_modules(web)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["ResourceMissing", "DataMissing", "ModelLocation", "locate_model", "model_dir", "data_dir",
-           "bundle_dir", "checkout_root", "MODEL_PACKAGE", "ENV_MODEL", "ENV_DATA", "ENV_BUNDLE"]
+           "bundle_dir", "cache_dir", "checkout_root", "MODEL_PACKAGE", "ENV_MODEL", "ENV_DATA", "ENV_BUNDLE"]
 
 ENV_MODEL = "HALTGUARD_MODEL"
 ENV_DATA = "HALTGUARD_DATA"
@@ -139,5 +139,9 @@ def bundle_dir(explicit: str | os.PathLike[str] | None = None, *, env: Mapping[s
     root = checkout_root()
     if root is not None:
         return root / "build" / "wasm-bundle"
-    cache = Path(e.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "haltguard" / "wasm-bundle"
+    return cache_dir(env=env) / "wasm-bundle"
+
+
+def cache_dir(*, env: Mapping[str, str] | None = None) -> Path:
+    """haltguard's folder in the user cache (``$XDG_CACHE_HOME/haltguard``, else ``~/.cache/haltguard``)."""
+    return Path(_env(env).get("XDG_CACHE_HOME") or Path.home() / ".cache") / "haltguard"
