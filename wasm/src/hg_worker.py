@@ -10,10 +10,11 @@ model, asks the host's ``/v1/score`` and ``/v1/review``, which judge the same wa
 import json
 from typing import Any
 
+from haltguard.kernel.claims import no_claim_reason
 from haltguard.kernel.driver import ClaimStream
 from haltguard.kernel.guard import detect_json, rehydrate_json, transform_json
 from haltguard.kernel.presets import resolve_halt
-from haltguard.kernel.scoring import DocumentScorer, OperatingPoint, softmax_support
+from haltguard.kernel.scoring import DocumentScorer, OperatingPoint, no_claim, softmax_support
 from haltguard.kernel.tokenizer import WordPieceTokenizer
 
 
@@ -87,14 +88,19 @@ async def score_planned(pairs_json):
 
 
 async def _remote_judge(context, sentence):
+    """The host's /v1/review of one sentence; chit-chat is told apart here by the same kernel rule
+    (no round trip), and the host's own no_claim parts never count."""
     import hg_js
 
+    reason = no_claim_reason(sentence)
+    if reason is not None:
+        return no_claim(sentence, reason)
     review = json.loads(await hg_js.review(json.dumps({"response": sentence, "context": context})))
     claims = review.get("claims") or []
-    if not claims:
-        return {"sentence": sentence, "support": 1.0, "verdict": "supported", "evidence": None, "contradiction": None}
-    worst = min(claims, key=lambda c: c["support"])
-    return {**worst, "sentence": sentence}
+    judged = [c for c in claims if c.get("support") is not None]
+    if not judged:  # the host found only chit-chat in it
+        return no_claim(sentence, next((c.get("reason") for c in claims if c.get("reason")), None))
+    return {**min(judged, key=lambda c: c["support"]), "sentence": sentence}
 
 
 def detect(text, policy_json):
