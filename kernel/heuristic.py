@@ -11,6 +11,7 @@ dev only (see ``benchmarks``) and recorded in ``DEFAULT_THRESHOLD``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -80,6 +81,19 @@ def content_words(text: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _stated(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The numbers a text states (normalised; number words too) and its lower-cased words.
+
+    Kept for the last few texts: every claim of an answer is checked against the same context,
+    and reading a 20 KB context costs more than judging a claim's few windows' numbers.
+    """
+    lower = frozenset(m.group().lower() for m in _WORD.finditer(text))
+    numbers = {_norm_number(n) for n in _NUMBER.findall(text)}
+    numbers.update(_NUMBER_WORDS[w] for w in lower if w in _NUMBER_WORDS)
+    return frozenset(numbers), lower
+
+
 class _Facts:
     """Pre-processed facts, reused across every sentence of a stream."""
 
@@ -89,12 +103,7 @@ class _Facts:
         text = facts if isinstance(facts, str) else "\n".join(facts)
         self.text = text
         self.words = set(content_words(text))
-        self.numbers = {_norm_number(n) for n in _NUMBER.findall(text)}
-        for m in _WORD.finditer(text):
-            w = m.group().lower()
-            if w in _NUMBER_WORDS:
-                self.numbers.add(_NUMBER_WORDS[w])
-        self.lower_words = {m.group().lower() for m in _WORD.finditer(text)}
+        self.numbers, self.lower_words = _stated(text)
         self.sentences = []
         for a, b in sentence_spans(text):
             s = text[a:b]
@@ -117,12 +126,15 @@ def unsupported_numbers(facts: str | Iterable[str] | _Facts, hypothesis: str) ->
     "1,000" and "1000", "ten" and "10" count as the same number. A changed figure keeps
     every other word of a sentence, so word overlap and small NLI models both tend to miss it.
     """
-    f = facts if isinstance(facts, _Facts) else _Facts(facts)
-    out = [m.group() for m in _NUMBER.finditer(hypothesis) if _norm_number(m.group()) not in f.numbers]
+    if isinstance(facts, _Facts):
+        numbers, lower_words = facts.numbers, facts.lower_words
+    else:
+        numbers, lower_words = _stated(facts if isinstance(facts, str) else "\n".join(facts))
+    out = [m.group() for m in _NUMBER.finditer(hypothesis) if _norm_number(m.group()) not in numbers]
     for m in _WORD.finditer(hypothesis):
         t = m.group()
         tl = t.lower()
-        if tl in _NUMBER_WORDS and tl not in f.lower_words and _NUMBER_WORDS[tl] not in f.numbers:
+        if tl in _NUMBER_WORDS and tl not in lower_words and _NUMBER_WORDS[tl] not in numbers:
             out.append(t)
     return out
 

@@ -67,7 +67,7 @@ class OperatingPoint:
     number_penalty: float = 0.0
     supported_index: int = 1
     # model pairs per claim, whatever the context's size: the most relevant windows (rank_passages)
-    max_windows: int = 16
+    max_windows: int = 4
 
     def __post_init__(self) -> None:
         if self.hypothesis_mode not in HYPOTHESIS_MODES:
@@ -87,7 +87,7 @@ class OperatingPoint:
                    hypothesis_mode=str(manifest.get("hypothesis", "whole")),
                    number_penalty=float(manifest.get("number_penalty", 0.0)),
                    supported_index=int(manifest.get("supported_index", 1)),
-                   max_windows=int(manifest.get("max_windows", 16)))
+                   max_windows=int(manifest.get("max_windows", 4)))
 
     def replace(self, **changes: Any) -> OperatingPoint:
         return dataclasses.replace(self, **changes)

@@ -11,6 +11,7 @@ instead of each rule is recorded in docs/lab/scoring-trials.md.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -102,6 +103,12 @@ def penalise_unsupported_numbers(supports: Sequence[float], items: Sequence[Pair
     return apply_number_penalty(supports, unsupported_number_counts(items), penalty)
 
 
+@functools.lru_cache(maxsize=4096)
+def _passage_words(passage: str) -> tuple[str, ...]:
+    """A window's content words, kept: every claim of an answer ranks the same context's windows."""
+    return tuple(content_words(passage))
+
+
 def rank_passages(query: str, passages: Sequence[str], k1: float = 1.2, b: float = 0.75) -> list[int]:
     """Indices of ``passages`` by BM25 relevance to ``query`` (stemmed content words), best first.
 
@@ -109,7 +116,7 @@ def rank_passages(query: str, passages: Sequence[str], k1: float = 1.2, b: float
     document's topic) counts little and the words that single out the claim's passage count most.
     """
     q = set(content_words(query))
-    docs = [content_words(p) for p in passages]
+    docs = [_passage_words(p) for p in passages]
     n = len(docs)
     if not q or n == 0:
         return list(range(n))

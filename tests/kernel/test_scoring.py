@@ -49,7 +49,7 @@ def test_operating_point_reads_every_manifest_field_and_defaults_the_rest(tmp_pa
 
 
 def test_plan_windows_each_unit_over_every_premise():
-    ds = DocumentScorer(count_words, OperatingPoint(max_length=40, hypothesis_mode="sentences"))
+    ds = DocumentScorer(count_words, OperatingPoint(max_length=40, hypothesis_mode="sentences", max_windows=16))
     plan = ds.plan(PREMISE, "Sentence number 3 is here. Sentence number 29 is here.")
     assert [len({h for _, h in unit}) for unit in plan] == [1, 1]
     for unit in plan:
