@@ -113,7 +113,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from haltguard import evals
 
     try:
-        if args.what == "pii":
+        if args.unseen:
+            if args.what != "nli" or args.data:
+                raise ValueError("--unseen is for `eval nli` without --data")
+            from haltguard.models.evaluate import eval_unseen
+
+            out = eval_unseen(args.model, args.backend, limit=args.limit, progress=sys.stderr.isatty())
+        elif not args.data:
+            raise ValueError(f"`eval {args.what}` needs --data FILE")
+        elif args.what == "pii":
             out = evals.eval_pii(args.data)
         elif args.what == "nli":
             from haltguard.models.evaluate import eval_nli
@@ -289,7 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="metrics on a labelled file (pii: presidio JSON; injection: CSV/JSONL; nli: JSONL)")
     ev.add_argument("what", choices=["pii", "injection", "nli"])
-    ev.add_argument("--data", required=True, help="the labelled file")
+    ev.add_argument("--data", help="the labelled file (nli: or --unseen)")
+    ev.add_argument("--unseen", action="store_true",
+                    help="nli: the dev sets of sources no model of ours trains on (FM2, FaithDial), per source, "
+                    "beside word overlap and the heuristic")
+    ev.add_argument("--limit", type=int, help="--unseen: first N rows of each class of each source (a quick look)")
     ev.add_argument("--threshold", type=float, default=0.5, help="injection score threshold")
     ev.add_argument("--model", help="nli: exported model folder (default models/default)")
     ev.add_argument("--backend", default="onnx-int8", choices=["onnx-int8", "onnx-fp32", "onnx-fp16", "torch", "heuristic"])

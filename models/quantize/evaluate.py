@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["evaluate_scores", "balanced_accuracy", "best_threshold", "load_rows", "eval_nli", "auc", "BACKENDS"]
+__all__ = ["evaluate_scores", "balanced_accuracy", "best_threshold", "load_rows", "eval_nli", "eval_unseen", "auc", "BACKENDS"]
 
 BACKENDS = ("onnx-int8", "onnx-fp32", "onnx-fp16", "torch", "heuristic")
 
@@ -147,4 +147,52 @@ def eval_nli(data: str | Path, model: str | Path | None = None, backend: str = "
     out = evaluate_scores(scores, [r["label"] for r in rows], float(scorer.threshold))
     out["number_penalty"] = float(getattr(scorer, "number_penalty", 0.0))
     out.update({"backend": backend, "seconds": round(secs, 2), "pairs_per_s": round(len(rows) / secs, 2) if secs else None})
+    return out
+
+
+def overlap_threshold() -> float:
+    """Word overlap's threshold, chosen on WiCE dev claims (the issue's reference rule)."""
+    from haltguard.kernel.heuristic import overlap_support
+    from haltguard.models.datasets import load_wice_dev
+
+    rows = load_wice_dev()
+    return best_threshold([overlap_support(r["premise"], r["hypothesis"]) for r in rows], [int(r["label"]) for r in rows])[0]
+
+
+def eval_unseen(model: str | Path | None = None, backend: str = "onnx-int8", sources: Sequence[str] | None = None,
+                limit: int | None = None, progress: bool = False) -> dict[str, Any]:
+    """Balanced accuracy per unseen source (``haltguard.models.unseen``) beside the two references.
+
+    The model scores at its manifest's threshold; word overlap at its WiCE-chosen threshold;
+    the heuristic at its own constant. ``limit`` keeps the first rows of each class of each source (a quick look).
+    """
+    from haltguard.kernel.heuristic import overlap_support
+    from haltguard.models.unseen import SOURCES, unseen_rows
+
+    wanted = tuple(sources or SOURCES)
+    unknown = sorted(set(wanted) - set(SOURCES))
+    if unknown:
+        raise ValueError(f"unknown unseen source(s) {', '.join(unknown)}: choose from {', '.join(SOURCES)}")
+    by_source: dict[str, list[dict[str, Any]]] = {s: [] for s in wanted}
+    taken: dict[tuple[str, int], int] = {}
+    for r in unseen_rows():
+        key = (r["source"], r["label"])
+        if r["source"] in by_source and (limit is None or taken.get(key, 0) < limit):
+            taken[key] = taken.get(key, 0) + 1
+            by_source[r["source"]].append(r)
+    judges: dict[str, Any] = {backend: make_scorer(model, backend)}
+    if backend != "heuristic":
+        judges["heuristic"] = make_scorer(None, "heuristic")
+    t_overlap = overlap_threshold()
+    out: dict[str, Any] = {"backend": backend, "overlap_threshold": t_overlap, "sources": {}}
+    for name, rows in by_source.items():
+        items = [(r["premise"], r["hypothesis"]) for r in rows]
+        labels = [r["label"] for r in rows]
+        res = {"n": len(rows), "supported": sum(labels)}
+        for key, judge in judges.items():
+            res[key] = evaluate_scores(judge.score_many(items, progress=progress), labels, float(judge.threshold))["balanced_accuracy"]
+        res["word_overlap"] = evaluate_scores([overlap_support(p, h) for p, h in items], labels, t_overlap)["balanced_accuracy"]
+        out["sources"][name] = res
+    cols = [*judges, "word_overlap"]
+    out["macro"] = {c: round(sum(v[c] for v in out["sources"].values()) / len(out["sources"]), 2) for c in cols}
     return out

@@ -90,6 +90,12 @@ def test_release_of_a_tiny_checkpoint(tmp_path):
     older["dev_report"]["documents"]["candidates"]["sentences"] = {"macro_over_tasks": 50.0, "threshold": 0.5, "number_penalty": 0.0}
     assert "All three were chosen together" in model_card(older) and "per mode: whole" in model_card(older)
     assert "cut this run short" not in card
+    u = on_disk["unseen"]  # the model-selection figure: sources no model of ours trains on, references beside
+    assert set(u["sources"]) == {"fm2", "fm2_multi", "faithdial", "faithdial_multi"}
+    assert set(u["macro"]) == {"onnx-int8", "heuristic", "word_overlap"}
+    assert f"| **macro** | | **{u['macro']['onnx-int8']}** | {u['macro']['word_overlap']} |" in card
+    no_unseen = {k: v for k, v in on_disk.items() if k != "unseen"}  # a manifest from before: no such section
+    assert "Sources no model of ours trains on" not in model_card(no_unseen)
     cut = json.loads(json.dumps(on_disk))  # the time budget, not the step count, ended this run
     cut["training"]["steps"].update(planned=1100, done=721)
     assert "a time budget only as a safety stop, which cut this run short: 379 steps were never run" in model_card(cut)
