@@ -8,17 +8,21 @@ request that happens to contain that entity type.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from haltguard.kernel.detector import Detector, Registry, default_registry
+from haltguard.kernel.detector import Detector, Finding, Registry, default_registry
 from haltguard.kernel.errors import FieldError
+from haltguard.kernel.ner import ENTITY_TYPES as NAME_TYPES
+from haltguard.kernel.ner import Entity, merge_findings
 from haltguard.kernel.recognizers import Recognizer, RecognizerError
 
 __all__ = ["PolicyError", "EntityRule", "PromptSecurityRule", "OutputProtectionRule", "Policy", "ACTIONS", "RESTORE_MODES"]
 
 ACTIONS = ("tokenize", "mask", "redact", "block", "allow")
+# regex: the kernel's recognizers only; ner: the name model's entities only; both: merged
+DETECTOR_MODES = ("regex", "ner", "both")
 RESTORE_MODES = ("original", "masked", "label")
 PROMPT_ACTIONS = ("allow", "strip", "block")
 OUTPUT_MODES = ("off", "monitor", "strict")
@@ -118,6 +122,27 @@ class Policy:
     custom_recognizers: tuple[Recognizer, ...] = ()
     prompt_security: PromptSecurityRule = field(default_factory=PromptSecurityRule)
     output_protection: OutputProtectionRule = field(default_factory=OutputProtectionRule)
+    detector_mode: str = "both"
+    enabled_names: tuple[str, ...] | None = None  # name types to keep (None: all of them)
+
+    @property
+    def uses_names(self) -> bool:
+        """Whether this policy asks for the name model's entities."""
+        return self.detector_mode != "regex" and (self.enabled_names is None or bool(self.enabled_names))
+
+    def findings(self, text: str, names: Sequence[Entity] | None = None) -> list[Finding]:
+        """Everything to act on in ``text``: the recognizers' findings and the name model's
+        ``names`` (entities of this text), merged by ``kernel.ner.merge_findings``.
+
+        ``names=None`` means no name model ran: mode ``both`` then finds what the recognizers
+        find, and mode ``ner`` refuses (it would find nothing and say nothing).
+        """
+        if self.detector_mode == "ner" and names is None:
+            raise PolicyError("detector_mode", "is 'ner' but no name model ran (install one, or use 'regex' or 'both')")
+        regex = [] if self.detector_mode == "ner" else self.detector().detect(text)
+        if self.detector_mode == "regex" or not names:
+            return regex
+        return merge_findings(text, regex, names, self.enabled_names)
 
     def rule_for(self, entity_type: str) -> EntityRule:
         return self.entities.get(entity_type, self.default_action)
@@ -137,7 +162,7 @@ class Policy:
     @classmethod
     def from_dict(cls, data: Any) -> Policy:
         d = _keys("", data, {"name", "default_action", "entities", "enabled", "min_score", "context_words",
-                             "custom_recognizers", "prompt_security", "output_protection"})
+                             "custom_recognizers", "prompt_security", "output_protection", "detector_mode"})
         kw: dict[str, Any] = {}
         if "name" in d:
             if not isinstance(d["name"], str) or not d["name"]:
@@ -154,7 +179,7 @@ class Policy:
                 sub = exc.field[len(prefix):] if prefix and exc.field.startswith(prefix) else ""
                 raise PolicyError(f"custom_recognizers[{i}]{sub}", str(exc).split(": ", 1)[-1]) from None
         kw["custom_recognizers"] = tuple(customs)
-        known_types = set(default_registry().types) | {r.type for r in customs}
+        known_types = set(default_registry().types) | {r.type for r in customs} | set(NAME_TYPES)
         if "entities" in d:
             ents = _keys("entities", d["entities"], known_types)
             merged = dict(DEFAULT_ENTITY_RULES)
@@ -167,8 +192,11 @@ class Policy:
                 if t not in known_types:
                     raise PolicyError(f"enabled[{i}]", f"unknown entity type {t!r}")
             kw["enabled"] = tuple(t for t in d["enabled"] if t in default_registry().types)
+            kw["enabled_names"] = tuple(t for t in d["enabled"] if t in NAME_TYPES)
         if "min_score" in d:
             kw["min_score"] = _unit("min_score", d["min_score"])
+        if "detector_mode" in d:
+            kw["detector_mode"] = _choice("detector_mode", d["detector_mode"], DETECTOR_MODES)
         if "context_words" in d:
             cw = _keys("context_words", d["context_words"], known_types)
             for t, words in cw.items():
@@ -196,7 +224,8 @@ class Policy:
             "name": self.name,
             "default_action": rule(self.default_action),
             "entities": {t: rule(r) for t, r in self.entities.items()},
-            "enabled": list(self.enabled) if self.enabled is not None else None,
+            "enabled": (list(self.enabled) + list(self.enabled_names or ())) if self.enabled is not None else None,
+            "detector_mode": self.detector_mode,
             "min_score": self.min_score,
             "context_words": {t: list(w) for t, w in self.context_words.items()},
             "custom_recognizers": [r.to_dict() for r in self.custom_recognizers],

@@ -10,10 +10,11 @@ typically do to them (spaces, case, escaped braces).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from haltguard.kernel.detector import Finding
+from haltguard.kernel.ner import Entity as NameEntity
 from haltguard.kernel.placeholders import PLACEHOLDER, PLACEHOLDER_MAX_LEN
 from haltguard.kernel.policy import EntityRule, Policy
 
@@ -153,7 +154,7 @@ def transform(text: str, policy: Policy | None = None, session: Session | None =
     policy = policy or Policy()
     session = session if session is not None else Session()
     if findings is None:
-        findings = policy.detector().detect(text)
+        findings = policy.findings(text)
     blocked = [f for f in findings if policy.rule_for(f.type).action == "block"]
     if blocked:
         raise BlockedInput(blocked)
@@ -283,7 +284,7 @@ class ProtectionResult:
         return {"text": self.text, "findings": [f.to_dict() for f in self.findings], "action": self.action}
 
 
-def protect_output(output: str, policy: Policy | None = None) -> ProtectionResult:
+def protect_output(output: str, policy: Policy | None = None, names: Sequence[NameEntity] | None = None) -> ProtectionResult:
     """Find raw personal data in model output that did not come from a placeholder.
 
     Run it on the model's output *before* rehydration: anything detected outside a
@@ -296,7 +297,7 @@ def protect_output(output: str, policy: Policy | None = None) -> ProtectionResul
         return ProtectionResult(output, [], "none")
     spans = [(m.start(), m.end()) for m in PLACEHOLDER.finditer(output)]
     findings = [
-        f for f in policy.detector().detect(output)
+        f for f in policy.findings(output, names)
         if not any(a <= f.start < b or a < f.end <= b for a, b in spans)
         and policy.rule_for(f.type).action != "allow"
     ]

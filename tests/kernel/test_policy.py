@@ -48,3 +48,26 @@ def test_custom_recognizer_enabled_and_context_words():
 def test_invalid_json_policy():
     with pytest.raises(PolicyError, match="invalid JSON"):
         Policy.from_json("{")
+
+
+def test_name_types_and_detector_modes():
+    from haltguard.kernel.ner import Entity
+    from haltguard.kernel.policy import Policy, PolicyError
+
+    text = "I'm Jane Roe, mail jane@example.com"
+    names = [Entity("person", 4, 12, 0.9)]
+    p = Policy.from_dict({"entities": {"person": "redact"}})  # a name type is a known entity
+    assert p.rule_for("person").action == "redact" and p.detector_mode == "both" and p.uses_names
+    assert [f.type for f in p.findings(text, names)] == ["person", "email"]
+    assert [f.type for f in p.findings(text)] == ["email"]  # no name model ran: the recognizers' findings
+    assert [f.type for f in Policy.from_dict({"detector_mode": "regex"}).findings(text, names)] == ["email"]
+    only = Policy.from_dict({"detector_mode": "ner"})
+    assert [f.type for f in only.findings(text, names)] == ["person"]
+    with pytest.raises(PolicyError, match="detector_mode.*no name model"):
+        only.findings(text)
+    some = Policy.from_dict({"enabled": ["email", "location"]})
+    assert some.enabled_names == ("location",) and [f.type for f in some.findings(text, names)] == ["email"]
+    assert not Policy.from_dict({"enabled": ["email"]}).uses_names
+    assert Policy.from_dict(some.to_dict()) == some  # round trip keeps the name types
+    with pytest.raises(PolicyError, match="detector_mode"):
+        Policy.from_dict({"detector_mode": "spacy"})
