@@ -159,12 +159,22 @@ def overlap_threshold() -> float:
     return best_threshold([overlap_support(r["premise"], r["hypothesis"]) for r in rows], [int(r["label"]) for r in rows])[0]
 
 
+def _trained_fm2_share(model: str | Path | None) -> float:
+    """The share of FM2 pages the model's training used (its manifest says; 0 for older models)."""
+    from haltguard.kernel.resources import model_dir
+    from haltguard.kernel.scoring import read_manifest
+
+    hp = read_manifest(model_dir(model)).get("training", {}).get("hyperparameters", {})
+    return float(hp.get("fm2_pages", 0.0))
+
+
 def eval_unseen(model: str | Path | None = None, backend: str = "onnx-int8", sources: Sequence[str] | None = None,
                 limit: int | None = None, progress: bool = False) -> dict[str, Any]:
     """Balanced accuracy per unseen source (``haltguard.models.unseen``) beside the two references.
 
     The model scores at its manifest's threshold; word overlap at its WiCE-chosen threshold;
-    the heuristic at its own constant. ``limit`` keeps the first rows of each class of each source (a quick look).
+    the heuristic at its own constant. FM2 claims of pages the model trained on (its manifest's
+    ``fm2_pages``) are left out. ``limit`` keeps the first rows of each class of each source (a quick look).
     """
     from haltguard.kernel.heuristic import overlap_support
     from haltguard.models.unseen import SOURCES, unseen_rows
@@ -175,7 +185,8 @@ def eval_unseen(model: str | Path | None = None, backend: str = "onnx-int8", sou
         raise ValueError(f"unknown unseen source(s) {', '.join(unknown)}: choose from {', '.join(SOURCES)}")
     by_source: dict[str, list[dict[str, Any]]] = {s: [] for s in wanted}
     taken: dict[tuple[str, int], int] = {}
-    for r in unseen_rows():
+    fm2_pages = _trained_fm2_share(model) if backend != "heuristic" else 0.0
+    for r in unseen_rows(fm2_pages=fm2_pages):
         key = (r["source"], r["label"])
         if r["source"] in by_source and (limit is None or taken.get(key, 0) < limit):
             taken[key] = taken.get(key, 0) + 1
@@ -184,13 +195,14 @@ def eval_unseen(model: str | Path | None = None, backend: str = "onnx-int8", sou
     if backend != "heuristic":
         judges["heuristic"] = make_scorer(None, "heuristic")
     t_overlap = overlap_threshold()
-    out: dict[str, Any] = {"backend": backend, "overlap_threshold": t_overlap, "sources": {}}
+    out: dict[str, Any] = {"backend": backend, "overlap_threshold": t_overlap, "fm2_pages_trained": fm2_pages, "sources": {}}
     for name, rows in by_source.items():
         items = [(r["premise"], r["hypothesis"]) for r in rows]
         labels = [r["label"] for r in rows]
         res = {"n": len(rows), "supported": sum(labels)}
-        for key, judge in judges.items():
-            res[key] = evaluate_scores(judge.score_many(items, progress=progress), labels, float(judge.threshold))["balanced_accuracy"]
+        for judge_name, judge in judges.items():
+            scores = judge.score_many(items, progress=progress)
+            res[judge_name] = evaluate_scores(scores, labels, float(judge.threshold))["balanced_accuracy"]
         res["word_overlap"] = evaluate_scores([overlap_support(p, h) for p, h in items], labels, t_overlap)["balanced_accuracy"]
         out["sources"][name] = res
     cols = [*judges, "word_overlap"]

@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     "balance_classes": True,
     # unrelated sentences added to short premises: off, it lost on claims vs evidence
     "distractors": 0.0,
+    # share of Fool Me Twice's pages whose claims join training (the rest stay an unseen dev source), and copies of each
+    "fm2_pages": 0.0,
+    "fm2_copies": 1,
     # "bf16" halves a step on AMX/AVX512-BF16 CPUs; the shipped recipe stays float32
     "precision": "fp32",
     # the mean of the weights over the last half of the steps ships: it won on every seed tried
@@ -262,6 +265,10 @@ def train(out_dir: str | Path, *, base: str | Path | None = None,
         train_rows, dev_rows = split_dev(build_pairs(seed=hp["seed"], max_length=hp["max_length"]), seed=hp["seed"])
     else:
         train_rows, dev_rows = pairs
+    if hp["fm2_pages"]:
+        from haltguard.models.unseen import fm2_training_rows
+
+        train_rows = train_rows + fm2_training_rows(hp["fm2_pages"]) * int(hp["fm2_copies"])
     if hp["distractors"]:
         train_rows = add_distractors(train_rows, hp["distractors"], seed=hp["seed"], max_length=hp["max_length"])
 

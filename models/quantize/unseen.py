@@ -18,6 +18,7 @@ Generic and uncooperative responses (no claim) are left out. The rows are determ
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import random
 from collections.abc import Iterator
@@ -64,8 +65,32 @@ def _faithdial(folder: Path) -> Iterator[dict[str, Any]]:
                     yield {"premise": k, "hypothesis": resp, "label": y, "group": f"{path.parent.name}:{k[:60]}"}
 
 
-def unseen_rows(seed: int = 5) -> list[dict[str, Any]]:
-    """Every row of the four unseen-source dev sets: ``{"premise", "hypothesis", "label", "source", "group"}``."""
+def fm2_trained_page(page: str, share: float) -> bool:
+    """Whether a Wikipedia page's FM2 claims go to training when ``share`` of the pages do (stable hash).
+
+    Training (``DEFAULTS["fm2_pages"]``) and these dev sets use the same rule, so a model trained
+    on some FM2 pages is measured on the others only.
+    """
+    return share > 0 and int(hashlib.sha256(f"fm2:{page}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
+
+
+def fm2_claims() -> list[dict[str, Any]]:
+    with open(data_dir() / "nli" / "fm2" / "dev.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def fm2_training_rows(share: float) -> list[dict[str, Any]]:
+    """Claims of ``share`` of the FM2 pages against their gold evidence, as training rows."""
+    return [{"premise": " ".join(e["text"] for e in c["gold_evidence"]), "hypothesis": c["text"],
+             "label": int(c["label"] == "SUPPORTS"), "source": "fm2", "group": f"fm2:{c['wikipedia_page']}"}
+            for c in fm2_claims() if fm2_trained_page(c["wikipedia_page"], share)]
+
+
+def unseen_rows(seed: int = 5, fm2_pages: float = 0.0) -> list[dict[str, Any]]:
+    """Every row of the four unseen-source dev sets: ``{"premise", "hypothesis", "label", "source", "group"}``.
+
+    ``fm2_pages``: the share of FM2 pages a model trained on; their claims are left out.
+    """
     folder = data_dir() / "nli"
     rng = random.Random(seed)
     rows: list[dict[str, Any]] = []
@@ -76,13 +101,14 @@ def unseen_rows(seed: int = 5) -> list[dict[str, Any]]:
         parts = [*rng.sample([k for k in snippets if k != r["premise"]], 3), r["premise"]]
         rng.shuffle(parts)
         rows.append({**r, "premise": "\n\n".join(parts), "source": "faithdial_multi"})
-    with open(folder / "fm2" / "dev.jsonl", encoding="utf-8") as fh:
-        fm2 = [json.loads(line) for line in fh if line.strip()]
+    fm2 = fm2_claims()
     pages: dict[str, set[str]] = {}
     for c in fm2:
         pages.setdefault(c["wikipedia_page"], set()).update(e["text"] for e in c["gold_evidence"] + c["retrieved_evidence"])
     names = sorted(pages)
     for c in fm2:
+        if fm2_trained_page(c["wikipedia_page"], fm2_pages):
+            continue
         gold = " ".join(e["text"] for e in c["gold_evidence"])
         y = int(c["label"] == "SUPPORTS")
         rows.append({"premise": gold, "hypothesis": c["text"], "label": y, "source": "fm2", "group": f"fm2:{c['id']}"})

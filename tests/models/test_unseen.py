@@ -72,3 +72,16 @@ def test_cli_unseen_with_the_model():
     assert {"onnx-int8", "heuristic", "word_overlap"} <= set(out["macro"])
     bad = subprocess.run([str(BIN), "eval", "nli"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "--data" in bad.stderr
+
+
+def test_fm2_pages_split_training_from_dev():
+    from haltguard.models.unseen import fm2_trained_page, fm2_training_rows
+
+    train = fm2_training_rows(0.5)
+    dev = [r for r in unseen_rows(fm2_pages=0.5) if r["source"] == "fm2"]
+    assert 400 < len(train) < 800 and len(train) + len(dev) == 1169
+    trained_pages = {r["group"] for r in train}
+    assert trained_pages and all(g.startswith("fm2:") for g in trained_pages)
+    assert not {r["hypothesis"] for r in train} & {r["hypothesis"] for r in dev}  # no claim on both sides
+    assert fm2_training_rows(0.0) == [] and not fm2_trained_page("Gandhi (film)", 0.0)
+    assert len(fm2_training_rows(1.0)) == 1169
