@@ -122,7 +122,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         elif not args.data:
             raise ValueError(f"`eval {args.what}` needs --data FILE")
         elif args.what == "pii":
-            out = evals.eval_pii(args.data)
+            names = None
+            if not args.no_names:
+                from haltguard.kernel.resources import model_dir
+                from haltguard.models.ner_model import OnnxNerModel
+
+                names = OnnxNerModel(model_dir(args.names_model, kind="names"))
+            out = evals.eval_pii(args.data, names=names)
         elif args.what == "nli":
             from haltguard.models.evaluate import eval_nli
 
@@ -157,7 +163,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from haltguard.models.train import BaseModelMismatch
 
     try:
-        m = train_and_release(args.out, args.work, minutes=args.minutes, seed=args.seed, keep_fp32=args.keep_fp32)
+        if args.what == "ner":
+            from haltguard.models.ner_train import train_and_export_ner
+
+            m = train_and_export_ner(args.out or "models/names", args.work or "build/names-train", seed=args.seed,
+                                     keep_fp32=args.keep_fp32)
+            print(json.dumps({k: m.get(k) for k in ("dev_report", "validation")}, indent=2))
+            return 0
+        m = train_and_release(args.out or "models/default", args.work or "build/default-train", minutes=args.minutes,
+                              seed=args.seed, keep_fp32=args.keep_fp32)
     except (DataMissing, BaseModelMismatch) as exc:  # set-up faults, found in the first seconds: no traceback
         raise SystemExit(f"haltguard: {exc}") from None
     print(json.dumps({k: m.get(k) for k in ("threshold", "validation", "dev", "train_minutes")}, indent=2))
@@ -220,6 +234,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from haltguard.host.app import create_app
     from haltguard.host.config import ConfigFileError, load_config
     from haltguard.host.engines import EngineLoadError, load_engine
+    from haltguard.host.names import NamesLoadError, load_names
 
     try:
         config = load_config(args.config)
@@ -231,11 +246,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:  # before the server starts: a model that cannot load stops here with one line
         engine = load_engine(config.scorer)
-    except EngineLoadError as exc:
+        names = load_names(config.detector.names)
+    except (EngineLoadError, NamesLoadError) as exc:
         print(f"haltguard: {exc}", file=sys.stderr)
         return 2
     try:
-        app = create_app(config, engine=engine)
+        app = create_app(config, engine=engine, names=names)
     except ValueError as exc:
         print(f"haltguard: {exc}", file=sys.stderr)
         return 2
@@ -302,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="nli: the dev sets of sources no model of ours trains on (FM2, FaithDial), per source, "
                     "beside word overlap and the heuristic")
     ev.add_argument("--limit", type=int, help="--unseen: first N rows of each class of each source (a quick look)")
+    ev.add_argument("--no-names", action="store_true", help="pii: the recognizers only, without the name model")
+    ev.add_argument("--names-model", help="pii: the name model folder (default: found like the NLI model, models/names)")
     ev.add_argument("--threshold", type=float, default=0.5, help="injection score threshold")
     ev.add_argument("--model", help="nli: exported model folder (default models/default)")
     ev.add_argument("--backend", default="onnx-int8", choices=["onnx-int8", "onnx-fp32", "onnx-fp16", "torch", "heuristic"])
@@ -318,9 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="score a hypothesis whole, or each sentence and keep the weakest (models trained on sentences)")
     ex.set_defaults(func=_cmd_export)
 
-    tn = sub.add_parser("train", help="train the default NLI model (MiniLM-L6 + head), then export it")
-    tn.add_argument("--out", default="models/default", help="where the exported model goes")
-    tn.add_argument("--work", default="build/default-train", help="checkpoint and training files")
+    tn = sub.add_parser("train", help="train the default NLI model (MiniLM-L6 + head) or the name model, then export it")
+    tn.add_argument("what", nargs="?", choices=["nli", "ner"], default="nli",
+                    help="nli: the claim-support model (default); ner: the name model of the detector")
+    tn.add_argument("--out", help="where the exported model goes (default models/default, or models/names for ner)")
+    tn.add_argument("--work", help="checkpoint and training files (default build/default-train or build/names-train)")
     tn.add_argument("--minutes", type=float, default=36.0,
                     help="safety stop for training (minutes, data preparation included); the step count is fixed, "
                     "and a run this stop cuts short warns")

@@ -19,6 +19,7 @@ from typing import Any
 
 from haltguard.kernel.driver import ClaimStream
 from haltguard.kernel.guard import detect_json
+from haltguard.kernel.ner import Entity
 from haltguard.kernel.policy import Policy
 from haltguard.kernel.presets import DEFAULT_PRESET, resolve_halt
 from haltguard.kernel.pseudonymize import RehydrateResult, Session, StreamingRehydrator, TransformResult, rehydrate, transform
@@ -52,18 +53,23 @@ class Guard:
     ``model``: an exported model folder (default: ``HALTGUARD_MODEL``, the installed
     ``haltguard-model-default``, or a checkout's ``models/default``), or ``"heuristic"`` for the
     model-free scorer. ``policy``: a ``Policy`` or its dict. ``preset``: ``strict``, ``balanced``
-    or ``chat`` (relative to the model's threshold), or a halt config dict. The model loads on
-    first use.
+    or ``chat`` (relative to the model's threshold), or a halt config dict. ``names``: the name
+    model's folder (default: found like the model: ``HALTGUARD_NAMES_MODEL``, the installed
+    wheel, a checkout's ``models/names``), or False to detect with the recognizers only. The
+    models load on first use.
     """
 
     def __init__(self, model: str | Path | None = None, *, policy: Policy | dict[str, Any] | None = None,
-                 preset: str | dict[str, Any] = DEFAULT_PRESET, threads: int | None = None) -> None:
+                 preset: str | dict[str, Any] = DEFAULT_PRESET, threads: int | None = None,
+                 names: str | Path | bool | None = None) -> None:
         self.policy = policy if isinstance(policy, Policy) or policy is None else Policy.from_dict(policy)
         self.preset = preset
         self._model = model
         self._threads = threads
         self._scorer: Any = None
         self._documents: DocumentScorer | None = None
+        self._names_dir = names
+        self._names: Any = None
 
     # --- the model -------------------------------------------------------------------------
     def _load(self) -> DocumentScorer:
@@ -92,13 +98,26 @@ class Guard:
         return self._load().point.threshold
 
     # --- personal data -----------------------------------------------------------------------
+    def _names_in(self, text: str) -> list[Entity] | None:
+        """The name model's entities of ``text`` (None when ``names=False`` or the policy wants none)."""
+        policy = self.policy or Policy()
+        if self._names_dir is False or not policy.uses_names:
+            return None
+        if self._names is None:
+            from haltguard.models.ner_model import OnnxNerModel
+
+            explicit = None if self._names_dir in (None, True) else self._names_dir
+            self._names = OnnxNerModel(find_model(explicit, kind="names"), threads=self._threads)  # type: ignore[arg-type]
+        return self._names.entities([text])[0] if text else []
+
     def detect(self, text: str) -> dict[str, Any]:
         """Findings and the prompt-security verdict (the host's ``/v1/detect`` body)."""
-        return detect_json(text, self.policy)
+        return detect_json(text, self.policy, self._names_in(text))
 
     def transform(self, text: str, session: Session | None = None) -> TransformResult:
         """Pseudonymise ``text``; pass the returned ``.session`` to later calls and to ``rehydrate``."""
-        return transform(text, self.policy, session)
+        policy = self.policy or Policy()
+        return transform(text, policy, session, findings=policy.findings(text, self._names_in(text)))
 
     def rehydrate(self, text: str, session: Session) -> RehydrateResult:
         return rehydrate(text, session)

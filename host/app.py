@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import EllipsisType
 
 from fastapi import FastAPI
 
@@ -18,6 +19,7 @@ from haltguard.host.demo import mount_demo
 from haltguard.host.engines import LoadedEngine
 from haltguard.host.errors import install_error_handlers
 from haltguard.host.middleware import BodyLimitMiddleware, MetricsMiddleware
+from haltguard.host.names import NameService
 from haltguard.host.routers import ops, pii, scoring, sessions, stream
 from haltguard.host.state import HostState
 from haltguard.kernel._version import __version__
@@ -28,10 +30,11 @@ _ERRORS = {code: {"model": S.ErrorResponse} for code in (401, 403, 413, 429)}
 
 
 def create_app(config: HostConfig | None = None, *, env: dict[str, str] | None = None,
-               engine: LoadedEngine | None = None) -> FastAPI:
-    """The host app; ``engine`` is a scorer loaded beforehand (else it loads at startup)."""
+               engine: LoadedEngine | None = None, names: NameService | None | EllipsisType = ...) -> FastAPI:
+    """The host app; ``engine`` is a scorer and ``names`` the name model (None: disabled) loaded
+    beforehand (else they load at startup)."""
     config = config or HostConfig()
-    state = HostState(config, env, engine)
+    state = HostState(config, env, engine, names)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -124,9 +124,22 @@ class AuditConfig(_Strict):
     path: str | None = None
 
 
+class NamesConfig(_Strict):
+    """The name model (names, places, organisations, addresses) that policies in detector_mode
+    ``both`` (the default) or ``ner`` use beside the recognizers."""
+
+    enabled: bool = Field(True, description="false: the recognizers only (policies in detector_mode ner are refused)")
+    model_dir: str | None = Field(None, description=(
+        "default: HALTGUARD_NAMES_MODEL, else the installed haltguard-model-default's names/, else the checkout's models/names"))
+    variant: Literal["int8", "fp32"] = "int8"
+    threads: int | None = Field(None, ge=1)
+    min_score: float = Field(0.5, ge=0, le=1, description="entities scored below this are dropped")
+
+
 class PolicyConfig(_Strict):
     policies_dir: str | None = Field(None, description="*.json or *.yaml policies, by file stem")
     default_policy: str | None = None
+    names: NamesConfig = Field(default_factory=NamesConfig)
 
 
 class OutputProtectionConfig(_Strict):

@@ -18,6 +18,8 @@ from haltguard.host.engines import ScoringService
 from haltguard.host.errors import ApiError, blocked
 from haltguard.host.state import HostState
 from haltguard.kernel.guard import detect_json, transform_json
+from haltguard.kernel.ner import Entity
+from haltguard.kernel.policy import Policy
 from haltguard.kernel.pseudonymize import BlockedInput, BlockedOutput, Session, protect_output, rehydrate
 from haltguard.kernel.scoring import TooMuchWork, review_summary
 from haltguard.kernel.sentences import sentence_spans
@@ -37,10 +39,22 @@ def need_scoring(state: HostState) -> ScoringService:
     return state.scoring
 
 
+async def names_for(state: HostState, policy: Policy, text: str) -> list[Entity] | None:
+    """The name model's entities of ``text`` when the policy asks for them (None: no model ran)."""
+    if not policy.uses_names:
+        return None
+    if state.names is None:
+        if policy.detector_mode == "ner":
+            raise ApiError(409, "names_unavailable", "the policy's detector_mode is 'ner' but this host runs no name "
+                           "model (detector.names.enabled is false)")
+        return None
+    return (await state.names.entities([text]))[0] if text else []
+
+
 async def op_detect(state: HostState, principal: Principal, req: S.DetectRequest) -> dict[str, Any]:
     check_text(state, req.text, "text")
     policy, name = state.policy(req.policy)
-    out = detect_json(req.text, policy)
+    out = detect_json(req.text, policy, await names_for(state, policy, req.text))
     for f in out["findings"]:
         state.metrics.entities.labels(f["type"]).inc()
     state.metrics.prompt_verdicts.labels("flagged" if out["prompt_security"]["flagged"] else "clean").inc()
@@ -59,8 +73,9 @@ async def op_transform(state: HostState, principal: Principal, req: S.TransformR
             raise ApiError(403, "session_revoked", "this session was revoked")
         session_id, prior = sess.session_id, sess.mapping
     policy, name = state.policy(req.policy)
+    names = await names_for(state, policy, req.input)
     try:
-        out = transform_json(req.input, policy, prior)
+        out = transform_json(req.input, policy, prior, names)
     except BlockedInput as exc:
         types = sorted({f.type for f in exc.findings})
         state.audit_write("transform", principal, policy=name, decision="blocked_entities", types=types)
@@ -100,7 +115,7 @@ async def op_rehydrate(state: HostState, principal: Principal, req: S.RehydrateR
     output, protection = req.output, None
     if policy.output_protection.mode != "off":
         try:
-            pr = protect_output(output, policy)
+            pr = protect_output(output, policy, await names_for(state, policy, output))
         except BlockedOutput as exc:
             raise blocked("output_blocked", "the output contains personal data the model produced itself",
                           types=sorted({f.type for f in exc.findings})) from None

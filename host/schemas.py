@@ -45,6 +45,7 @@ class Health(BaseModel):
 class Ready(BaseModel):
     ready: bool
     model: dict[str, Any]
+    names: dict[str, Any] = Field(description="the name model of the detector: loaded, and from where")
     redis: Literal["ok", "down", "not_configured"]
 
 

@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from haltguard.host.audit import AuditLog
@@ -22,6 +23,7 @@ from haltguard.host.config import HostConfig
 from haltguard.host.engines import LoadedEngine, ScoringService, load_engine
 from haltguard.host.errors import ApiError
 from haltguard.host.metrics import HostMetrics
+from haltguard.host.names import NameService, load_names
 from haltguard.host.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from haltguard.host.revocation import FileRevocation, MemoryRevocation, RedisRevocation
 from haltguard.host.sealing import SealError, SessionSealer, derive_key
@@ -37,7 +39,7 @@ REF_PREFIX = "hgref."
 
 class HostState:
     def __init__(self, config: HostConfig, env: dict[str, str] | None = None,
-                 engine: LoadedEngine | None = None) -> None:
+                 engine: LoadedEngine | None = None, names: NameService | None | EllipsisType = ...) -> None:
         self.config = config
         self.env = env
         self.metrics = HostMetrics()
@@ -57,6 +59,8 @@ class HostState:
         self.policies = self._load_policies()
         self.loaded: LoadedEngine | None = engine
         self.scoring: ScoringService | None = None
+        self._names_preloaded = names is not ...
+        self.names: NameService | None = names if not isinstance(names, EllipsisType) else None
         self.default_halt: HaltConfig = config.halt.resolved()  # at the engine's threshold once it loads
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -77,8 +81,10 @@ class HostState:
                 self.limiter = RedisRateLimiter(self.redis, c.rate_limit.rate, c.rate_limit.burst, c.redis.prefix)
             else:
                 self.limiter = MemoryRateLimiter(c.rate_limit.rate, c.rate_limit.burst)
+        loop = asyncio.get_running_loop()
+        if not self._names_preloaded:
+            self.names = await loop.run_in_executor(None, load_names, c.detector.names, self.env)
         if self.loaded is None:
-            loop = asyncio.get_running_loop()
             self.loaded = await loop.run_in_executor(None, load_engine, c.scorer, self.env)
         engine = self.loaded.engine
         self.default_halt = c.halt.resolved(engine.threshold)
@@ -107,6 +113,8 @@ class HostState:
     async def stop(self) -> None:
         if self.scoring is not None:
             await self.scoring.stop()
+        if self.names is not None:
+            self.names.close()
         if self.redis is not None:
             await self.redis.aclose()
 

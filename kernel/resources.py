@@ -5,8 +5,8 @@ here, so an installed package and a source checkout behave alike and a missing p
 reported with what to install instead of a silent fallback. The order is always:
 
 1. an explicit argument (a config field, a ``--model`` flag);
-2. the environment (``HALTGUARD_MODEL``, ``HALTGUARD_DATA``, ``HALTGUARD_BUNDLE``);
-3. an installed distribution (the ``haltguard-model-default`` wheel for the model);
+2. the environment (``HALTGUARD_MODEL``, ``HALTGUARD_NAMES_MODEL``, ``HALTGUARD_DATA``, ``HALTGUARD_BUNDLE``);
+3. an installed distribution (the ``haltguard-model-default`` wheel for the models);
 4. the source checkout this module was imported from (development);
 5. a :class:`ResourceMissing` error that says what to install or set.
 
@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["ResourceMissing", "DataMissing", "ModelLocation", "locate_model", "model_dir", "data_dir",
-           "bundle_dir", "cache_dir", "checkout_root", "MODEL_PACKAGE", "ENV_MODEL", "ENV_DATA", "ENV_BUNDLE"]
+           "bundle_dir", "cache_dir", "checkout_root", "MODEL_PACKAGE", "ENV_MODEL", "ENV_DATA", "ENV_BUNDLE",
+           "ENV_NAMES_MODEL"]
 
 ENV_MODEL = "HALTGUARD_MODEL"
 ENV_DATA = "HALTGUARD_DATA"
 ENV_BUNDLE = "HALTGUARD_BUNDLE"
+ENV_NAMES_MODEL = "HALTGUARD_NAMES_MODEL"
 # the import name of the default model's own distribution (models/package/ builds it)
 MODEL_PACKAGE = "haltguard_model_default"
 _INSTALL_HINT = ("pip install 'haltguard[server]' (it brings the haltguard-model-default wheel), "
@@ -71,43 +73,59 @@ def _is_model(d: Path) -> bool:
     return (d / "manifest.json").is_file()
 
 
-def _installed_model() -> Path | None:
+# what each kind of model is called: (environment variable, folder inside the model
+# distribution, folder in the checkout, what builds one)
+_KINDS = {
+    "nli": (ENV_MODEL, "", "default", "haltguard export"),
+    "names": (ENV_NAMES_MODEL, "names", "names", "haltguard train ner"),
+}
+
+
+def _installed_model(kind: str = "nli") -> Path | None:
     try:
         spec = importlib.util.find_spec(MODEL_PACKAGE)
     except (ImportError, ValueError):
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
-    d = Path(next(iter(spec.submodule_search_locations)))
+    d = Path(next(iter(spec.submodule_search_locations))) / _KINDS[kind][1]
     return d if _is_model(d) else None
 
 
 def locate_model(explicit: str | os.PathLike[str] | None = None, *,
-                 env: Mapping[str, str] | None = None) -> ModelLocation:
-    """The model folder (one with ``manifest.json``) and where it was found."""
+                 env: Mapping[str, str] | None = None, kind: str = "nli") -> ModelLocation:
+    """The model folder (one with ``manifest.json``) and where it was found.
+
+    ``kind``: ``nli`` (the claim-support model) or ``names`` (the name model of the detector).
+    """
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}")
+    var, _, folder, builder = _KINDS[kind]
     if explicit is not None:
         d = Path(explicit)
         if not _is_model(d):
-            raise ResourceMissing(f"model folder {d} has no manifest.json (export one with `haltguard export`)")
+            raise ResourceMissing(f"model folder {d} has no manifest.json (build one with `{builder}`)")
         return ModelLocation(d, "explicit")
-    given = _env(env).get(ENV_MODEL)
+    given = _env(env).get(var)
     if given:
         d = Path(given)
         if not _is_model(d):
-            raise ResourceMissing(f"{ENV_MODEL}={given} has no manifest.json")
+            raise ResourceMissing(f"{var}={given} has no manifest.json")
         return ModelLocation(d, "env")
-    installed = _installed_model()
+    installed = _installed_model(kind)
     if installed is not None:
         return ModelLocation(installed, "installed")
     root = checkout_root()
-    if root is not None and _is_model(root / "models" / "default"):
-        return ModelLocation(root / "models" / "default", "checkout")
-    raise ResourceMissing(f"no model found: {_INSTALL_HINT}")
+    if root is not None and _is_model(root / "models" / folder):
+        return ModelLocation(root / "models" / folder, "checkout")
+    hint = _INSTALL_HINT.replace(ENV_MODEL, var)
+    raise ResourceMissing(f"no {'name ' if kind == 'names' else ''}model found: {hint}")
 
 
-def model_dir(explicit: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> Path:
+def model_dir(explicit: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None,
+              kind: str = "nli") -> Path:
     """The model folder only (see :func:`locate_model`)."""
-    return locate_model(explicit, env=env).path
+    return locate_model(explicit, env=env, kind=kind).path
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> Path:

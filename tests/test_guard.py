@@ -92,3 +92,15 @@ def test_the_sync_stream_works_inside_a_running_event_loop():
         return [f["type"] for f in g.stream(ANSWER.split(" "), context=CONTEXT)]
 
     assert run_coroutine(main())[-2:] == ["halt", "done"]
+
+
+def test_names_are_pseudonymised_with_the_name_model_and_skipped_without_it():
+    text = "Hi, I'm Jane Roe from Berlin. Mail jane@example.com"
+    g = Guard(model="heuristic")
+    out = g.transform(text)
+    assert out.safe_text == "Hi, I'm {{person:1}} from {{location:1}}. Mail {{email:1}}"
+    assert g.rehydrate(out.safe_text, out.session).text == text
+    assert {f["type"] for f in g.detect(text)["findings"]} == {"person", "location", "email"}
+    assert Guard(model="heuristic", names=False).transform(text).safe_text == "Hi, I'm Jane Roe from Berlin. Mail {{email:1}}"
+    only = Guard(model="heuristic", policy={"detector_mode": "regex"})
+    assert [f["type"] for f in only.detect(text)["findings"]] == ["email"]

@@ -86,6 +86,9 @@ def test_serve_from_the_installed_package_scores_like_the_checkout(installed):
             worker = c.get("/bundle/worker.mjs")
     assert ready["ready"] and ready["model"]["engine"] == "onnx" and ready["model"]["source"] == "installed"
     assert ready["model"]["model_dir"].startswith(str(installed["venv"])) and ready["model"]["fallback_reason"] is None
+    # the name model comes with the same wheel
+    assert ready["names"]["loaded"] and ready["names"]["source"] == "installed"
+    assert ready["names"]["model"].startswith(str(installed["venv"]))
     ref = OnnxNliScorer(model_dir()).score_many(pairs)
     assert got["scores"] == pytest.approx(ref, abs=1e-6)
     # the demo page, the module it loads and the worker, built from the installed package

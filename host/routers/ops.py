@@ -44,7 +44,8 @@ async def ready(state: HostState = Depends(get_state)) -> Any:
                      number_penalty=engine.point.number_penalty, source=state.loaded.model_source,
                      fallback_reason=state.fallback_reason)
     ok = state.scoring is not None and redis_state != "down"
-    body = {"ready": ok, "model": model, "redis": redis_state}
+    names = {"loaded": True, **state.names.description} if state.names is not None else {"loaded": False}
+    body = {"ready": ok, "model": model, "names": names, "redis": redis_state}
     return JSONResponse(body, 200 if ok else 503)
 
 

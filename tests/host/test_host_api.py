@@ -133,9 +133,9 @@ def test_bad_input_gets_coded_4xx(client, host):
         (client.post("/v1/score", json={"pairs": [{"premise": "a", "hypothesis": "b"}] * 257}, headers=h), 413),
         (client.post("/v1/rehydrate", json={"output": "x", "session_state": "hg1.k9.ZGVmYXVsdA.AAAA"}, headers=h), 400),
         (client.post("/v1/review", json={"response": "x"}, headers=h), 422),
-        (client.post("/v1/review", json={"response": "".join(f"Claim {i} holds. " for i in range(300)),
+        (client.post("/v1/review", json={"response": "".join(f"Claim {i} holds. " for i in range(1100)),
                                           "context": " ".join(f"Fact number {i} is stated here." for i in range(400))},
-                     headers=h), 413),  # 300 distinct claims x ~25 windows: over max_review_pairs
+                     headers=h), 413),  # 1100 distinct claims x 4 evidence windows: over max_review_pairs (4096)
     ]
     for r, status in cases:
         assert r.status_code == status, r.text

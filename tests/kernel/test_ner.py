@@ -105,7 +105,7 @@ def test_merge_keeps_regex_findings_over_overlapping_names():
 
 
 def test_transform_pseudonymises_names_consistently_and_rehydrates():
-    from haltguard.kernel.guard import relocate, rehydrate_json, transform_json
+    from haltguard.kernel.guard import rehydrate_json, relocate, transform_json
 
     text = "Hi, I'm Jane Roe. Tell Jane Roe and Max Mustermann about jane@example.com"
     names = [Entity("person", 8, 16, 0.9), Entity("person", 23, 31, 0.9), Entity("person", 36, 50, 0.8)]
