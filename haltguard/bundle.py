@@ -12,6 +12,7 @@ Layout of the output folder (served by the host under /bundle/)::
     pyodide/   Pyodide core from npm (pyodide.mjs, pyodide.asm.{mjs,wasm}, python_stdlib.zip, lock)
     ort/       onnxruntime-web, wasm-only build (ort.wasm.min.mjs + ort-wasm-simd-threaded.{mjs,wasm})
     model/     the default int8 model, vocab.txt, manifest.json
+    names/     the name model of the detector (int8), vocab.txt, manifest.json
     haltguard_kernel-*.whl, haltguard.mjs (the JS API), worker.mjs + hg_worker.py (the worker)
     index.html, demo.mjs, demo.css (the demo page), bundle.json (parts and sizes)
 """
@@ -99,23 +100,29 @@ def _check_model(mdir: Path, manifest: dict[str, Any]) -> None:
         raise SystemExit(f"haltguard bundle: {mdir} has no int8 model (export it with --int8)")
 
 
-def build_bundle(out: str | Path | None = None, model: str | Path | None = None) -> dict[str, Any]:
+def build_bundle(out: str | Path | None = None, model: str | Path | None = None,
+                 names: str | Path | None = None) -> dict[str, Any]:
     out = bundle_dir(out)
     mdir = model_dir(model)
     manifest = read_manifest(mdir)
     _check_model(mdir, manifest)
+    ndir = model_dir(names, kind="names")
+    names_manifest = json.loads((ndir / "manifest.json").read_text(encoding="utf-8"))
     web = web_sources()
     nm = node_modules(web)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    parts: dict[str, int] = {"pyodide": 0, "onnxruntime-web": 0, "model": 0, "kernel wheel": 0, "js api + worker + demo": 0}
+    parts: dict[str, int] = {"pyodide": 0, "onnxruntime-web": 0, "model": 0, "name model": 0, "kernel wheel": 0,
+                             "js api + worker + demo": 0}
     for f in PYODIDE_FILES:
         parts["pyodide"] += _copy(nm / "pyodide" / f, out / "pyodide" / f)
     for f in ORT_FILES:
         parts["onnxruntime-web"] += _copy(nm / "onnxruntime-web" / "dist" / f, out / "ort" / f)
     for f in MODEL_FILES + [manifest["onnx"]["int8"]]:
         parts["model"] += _copy(mdir / f, out / "model" / f)
+    for f in MODEL_FILES + [names_manifest["onnx"]["int8"]]:
+        parts["name model"] += _copy(ndir / f, out / "names" / f)
     wheel = build_kernel_wheel(out)
     parts["kernel wheel"] = wheel.stat().st_size
     for folder, files in OWN_FILES.items():

@@ -265,7 +265,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_bundle(args: argparse.Namespace) -> int:
     from haltguard.bundle import build_bundle
 
-    info = build_bundle(args.out, args.model)
+    info = build_bundle(args.out, args.model, args.names)
     if args.json:
         print(json.dumps(info))
         return 0
@@ -357,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bu = sub.add_parser("bundle", help="assemble the browser/Worker bundle (Pyodide, onnxruntime-web, kernel wheel, model, JS API, demo)")
     bu.add_argument("--out", help="output folder (default build/wasm-bundle)")
+    bu.add_argument("--names", help="the name model folder (default: found like the model, models/names)")
     bu.add_argument("--model", help="exported model folder (default models/default)")
     bu.add_argument("--json", action="store_true")
     bu.set_defaults(func=_cmd_bundle)

@@ -16,13 +16,15 @@ very same code and return the very same findings:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from haltguard.kernel.detector import Finding
 from haltguard.kernel.tokenizer import WordPieceTokenizer, _is_cjk, _is_control, _is_punct
 
-__all__ = ["ENTITY_TYPES", "LABELS", "Entity", "NerChunk", "NerEncoder", "word_spans", "decode", "merge_findings"]
+__all__ = ["ENTITY_TYPES", "LABELS", "Entity", "NerChunk", "NerEncoder", "word_spans", "decode", "merge_findings",
+           "probabilities", "word_probabilities"]
 
 # the detector's type names; the model's labels are BIO over them, in this order
 ENTITY_TYPES = ("person", "location", "organization", "address")
@@ -112,6 +114,28 @@ class NerEncoder:
             out.append(NerChunk(tuple(ids), tuple(heads), i))
             i = j
         return out
+
+
+def probabilities(logit_rows: Sequence[Sequence[float]]) -> list[list[float]]:
+    """Softmax of each row of label logits, in plain Python: the host and the browser worker
+    turn the model's logits into the same probabilities (and so the same spans and scores)."""
+    out = []
+    for row in logit_rows:
+        top = max(row)
+        e = [math.exp(x - top) for x in row]
+        total = sum(e)
+        out.append([x / total for x in e])
+    return out
+
+
+def word_probabilities(n_words: int, chunks: Sequence[NerChunk],
+                       head_logits: Sequence[Sequence[Sequence[float]]]) -> list[list[float]]:
+    """Each word's label probabilities from each chunk's logits at its word heads (in order)."""
+    probs: list[list[float]] = [[] for _ in range(n_words)]
+    for c, rows in zip(chunks, head_logits):
+        for k, p in enumerate(probabilities(rows)):
+            probs[c.first_word + k] = p
+    return probs
 
 
 def decode(text: str, spans: Sequence[tuple[int, int]], probs: Sequence[Sequence[float]],

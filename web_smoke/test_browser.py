@@ -111,6 +111,32 @@ def model_parity(ours, pairs):
     assert max(abs(a - b) for a, b in zip(got, ref)) <= 1e-5, (got, ref)
 
 
+NAME_TEXTS = ["John Smith lives at 12 Baker Street, London. Email him at john.smith@acme.com",
+              "Hi, I'm Jane.", "my name is priya ramanathan and i work at infosys in bangalore",
+              "Please ship to 1600 Amphitheatre Parkway, Mountain View, CA 94043.",
+              "Angela Merkel met Emmanuel Macron in Paris. " * 30,  # several chunks
+              "Great question! Here is a summary.", ""]
+
+
+def test_names_in_the_browser_equal_the_host_s(booted, demo_host):
+    """The name model in the worker (onnxruntime-web; the kernel cuts and decodes) finds what the host finds."""
+    import httpx
+
+    page = booted["page"]
+    assert page.evaluate("window.hg.guard.info.names") is True
+    with httpx.Client(base_url=demo_host.url, headers={"authorization": f"Bearer {DEMO_KEY}"}, timeout=60) as c:
+        for text in NAME_TEXTS:
+            ours = page.evaluate("(t) => window.hg.guard.detect(t)", text)["findings"]
+            host = c.post("/v1/detect", json={"text": text}).json()["findings"]
+            key = lambda fs: [(f["type"], f["start"], f["end"], f["value"], f["validator"]) for f in fs]  # noqa: E731
+            assert key(ours) == key(host), text
+            assert all(abs(a["score"] - b["score"]) <= 1e-3 for a, b in zip(ours, host)), text  # logits agree to ~1e-6
+            safe = page.evaluate("(t) => window.hg.guard.transform(t)", text)["safe_text"]
+            assert safe == c.post("/v1/transform", json={"input": text}).json()["safe_text"], text
+    first = page.evaluate("(t) => window.hg.guard.transform(t)", NAME_TEXTS[0])["safe_text"]
+    assert first.startswith("{{person:1}} lives at ") and "{{email:1}}" in first
+
+
 def test_onnxruntime_web_equals_python_onnxruntime(booted):
     page = booted["page"]
     model_parity(lambda pairs: page.evaluate("(pairs) => window.hg.guard.call('modelScores', {pairs})", pairs), PAIRS)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from haltguard.kernel.ner import LABELS, Entity, NerEncoder, decode, word_spans
+from haltguard.kernel.ner import LABELS, Entity, NerChunk, NerEncoder, decode, word_probabilities, word_spans
 from haltguard.kernel.tokenizer import WordPieceTokenizer
 
 FORMAT = "haltguard-ner/1"
@@ -29,14 +29,6 @@ def read_ner_manifest(model_dir: str | Path) -> dict[str, Any]:
     if tuple(m["labels"]) != LABELS:
         raise ValueError(f"{path}: labels {m['labels']} differ from the kernel's {list(LABELS)}")
     return m
-
-
-def softmax_rows(logits: Any) -> Any:
-    import numpy as np
-
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 class OnnxNerModel:
@@ -59,30 +51,35 @@ class OnnxNerModel:
         self.encoder = NerEncoder(WordPieceTokenizer.from_file(str(self.dir / "vocab.txt")), int(self.manifest["max_length"]))
         self.min_score = min_score
 
-    def word_probs(self, texts: Sequence[str], batch_size: int = 16) -> list[tuple[list[tuple[int, int]], list[list[float]]]]:
-        """For each text: its word spans and each word's label probabilities."""
+    def head_logits(self, chunks: Sequence[NerChunk], batch_size: int = 16) -> list[list[list[float]]]:
+        """The model's label logits at each chunk's word heads (what the browser worker's JS returns too)."""
         import numpy as np
 
-        spans = [word_spans(t) for t in texts]
-        jobs = [(k, c) for k, t in enumerate(texts) for c in self.encoder.chunks(t, spans[k])]
-        probs: list[list[list[float]]] = [[[] for _ in s] for s in spans]
-        order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][1].ids))
+        out: list[list[list[float]]] = [[] for _ in chunks]
+        order = sorted(range(len(chunks)), key=lambda j: len(chunks[j].ids))
         for b in range(0, len(order), batch_size):
-            batch = [jobs[j] for j in order[b:b + batch_size]]
-            n = max(len(c.ids) for _, c in batch)
+            batch = order[b:b + batch_size]
+            n = max(len(chunks[j].ids) for j in batch)
             ids = np.zeros((len(batch), n), dtype=np.int64)
             mask = np.zeros((len(batch), n), dtype=np.int64)
-            for r, (_, c) in enumerate(batch):
-                ids[r, :len(c.ids)] = c.ids
-                mask[r, :len(c.ids)] = 1
+            for r, j in enumerate(batch):
+                ids[r, :len(chunks[j].ids)] = chunks[j].ids
+                mask[r, :len(chunks[j].ids)] = 1
             feed = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self._inputs:
                 feed["token_type_ids"] = np.zeros_like(ids)
-            p = softmax_rows(self.session.run(None, feed)[0].astype(np.float64))
-            for r, (k, c) in enumerate(batch):
-                for w, h in enumerate(c.heads):
-                    probs[k][c.first_word + w] = p[r, h].tolist()
-        return list(zip(spans, probs))
+            logits = self.session.run(None, feed)[0]
+            for r, j in enumerate(batch):
+                out[j] = logits[r, list(chunks[j].heads)].astype(np.float64).tolist()
+        return out
+
+    def word_probs(self, texts: Sequence[str], batch_size: int = 16) -> list[tuple[list[tuple[int, int]], list[list[float]]]]:
+        """For each text: its word spans and each word's label probabilities."""
+        spans = [word_spans(t) for t in texts]
+        chunks = [self.encoder.chunks(t, s) for t, s in zip(texts, spans)]
+        flat = [c for cs in chunks for c in cs]
+        logits = iter(self.head_logits(flat, batch_size))
+        return [(s, word_probabilities(len(s), cs, [next(logits) for _ in cs])) for s, cs in zip(spans, chunks)]
 
     def entities(self, texts: Sequence[str], batch_size: int = 16) -> list[list[Entity]]:
         return [decode(t, s, p, self.min_score) for t, (s, p) in zip(texts, self.word_probs(texts, batch_size))]

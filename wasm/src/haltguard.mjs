@@ -6,6 +6,8 @@
 //
 // model: folder (relative to the bundle) with manifest.json, vocab.txt and the int8 ONNX file,
 //        or null to score on the host. hostUrl: the haltguard host for fallback scoring.
+// names: the name model's folder (names, places, organisations, addresses for detect/transform),
+//        or null for the recognizers only.
 // firstScoreBudgetMs: if the first on-device score is slower, use the host instead.
 
 const BUNDLE = new URL("./", import.meta.url);
@@ -55,12 +57,12 @@ class Guard {
 }
 
 export async function createGuard(opts = {}) {
-  const o = { model: "model/", hostUrl: null, policy: null, halt: null, wheel: null, ...opts };
+  const o = { model: "model/", names: "names/", hostUrl: null, policy: null, halt: null, wheel: null, ...opts };
   const worker = new Worker(new URL("./worker.mjs", BUNDLE), { type: "module" });
   const manifest = await (await fetch(new URL("bundle.json", BUNDLE))).json();
   const guard = new Guard(worker, null, o);
   guard.info = await guard.call("init", {
-    baseUrl: BUNDLE.href, wheel: o.wheel || manifest.wheel, model: o.model, hostUrl: o.hostUrl,
+    baseUrl: BUNDLE.href, wheel: o.wheel || manifest.wheel, model: o.model, names: o.names, hostUrl: o.hostUrl,
     apiKey: o.apiKey, threads: o.threads, firstScoreBudgetMs: o.firstScoreBudgetMs,
   });
   return guard;

@@ -13,6 +13,8 @@ from typing import Any
 from haltguard.kernel.claims import no_claim_reason
 from haltguard.kernel.driver import ClaimStream
 from haltguard.kernel.guard import detect_json, rehydrate_json, transform_json
+from haltguard.kernel.ner import NerEncoder, decode, word_probabilities, word_spans
+from haltguard.kernel.policy import Policy
 from haltguard.kernel.presets import resolve_halt
 from haltguard.kernel.scoring import DocumentScorer, OperatingPoint, no_claim, softmax_support
 from haltguard.kernel.tokenizer import WordPieceTokenizer
@@ -28,6 +30,7 @@ class _State:
         self.remote = False
         self.streams: dict[int, ClaimStream] = {}
         self.next = 0
+        self.names: Any = None  # NerEncoder of the name model, when the page loaded one
 
 
 _state = _State()
@@ -51,6 +54,31 @@ def setup(vocab_text, manifest_json):
         _state.remote = True
     int8 = (manifest.get("onnx") or {}).get("int8")
     return json.dumps({"threshold": point.threshold, "max_length": point.max_length, "int8_file": int8})
+
+
+def setup_names(vocab_text, manifest_json):
+    """The name model's vocab and manifest; JS runs its ONNX session (``hg_js.name_logits``)."""
+    manifest = json.loads(manifest_json)
+    lines = vocab_text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    _state.names = NerEncoder(WordPieceTokenizer.from_lines(lines), int(manifest["max_length"]))
+    return json.dumps({"int8_file": manifest["onnx"]["int8"], "labels": manifest["labels"]})
+
+
+async def _names_in(text, policy):
+    """The name model's entities of ``text`` (None when no name model runs here or the policy wants none):
+    the kernel cuts and decodes, JS only runs the session, exactly as the host does."""
+    if _state.names is None or not policy.uses_names:
+        return None
+    import hg_js
+
+    spans = word_spans(text)
+    chunks = _state.names.chunks(text, spans)
+    if not chunks:
+        return []
+    logits = json.loads(await hg_js.name_logits(json.dumps([{"ids": list(c.ids), "heads": list(c.heads)} for c in chunks])))
+    return decode(text, spans, word_probabilities(len(spans), chunks, logits))
 
 
 def encode(pairs_json, max_length=0):
@@ -103,16 +131,22 @@ async def _remote_judge(context, sentence):
     return {**min(judged, key=lambda c: c["support"]), "sentence": sentence}
 
 
-def detect(text, policy_json):
-    return json.dumps(detect_json(text, json.loads(policy_json) if policy_json else None))
+def _policy(policy_json):
+    return Policy.from_dict(json.loads(policy_json)) if policy_json else Policy()
 
 
-def transform(text, policy_json, session_json):
+async def detect(text, policy_json):
+    policy = _policy(policy_json)
+    return json.dumps(detect_json(text, policy, await _names_in(text, policy)))
+
+
+async def transform(text, policy_json, session_json):
     from haltguard.kernel.pseudonymize import BlockedInput
 
+    policy = _policy(policy_json)
     try:
-        return json.dumps(transform_json(text, json.loads(policy_json) if policy_json else None,
-                                         json.loads(session_json) if session_json else None))
+        return json.dumps(transform_json(text, policy, json.loads(session_json) if session_json else None,
+                                         await _names_in(text, policy)))
     except BlockedInput as exc:
         return json.dumps({"error": {"code": "input_blocked", "types": sorted({f.type for f in exc.findings})}})
 

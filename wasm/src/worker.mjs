@@ -3,7 +3,7 @@
 // onnxruntime-web runs the model, and the host's /v1/score is the fallback scorer.
 import { loadPyodide } from "./pyodide/pyodide.mjs";
 
-let py = null, hg = null, ort = null, session = null, remote = null;
+let py = null, hg = null, ort = null, session = null, remote = null, namesSession = null;
 let threshold = 0.5, maxLength = 256;
 
 const IN_NODE = typeof process !== "undefined" && !!(process.versions && process.versions.node);
@@ -30,6 +30,18 @@ async function modelLogits(pairs, lengthOverride = 0) {
   const k = logits.length / enc.batch, rows = [];
   for (let b = 0; b < enc.batch; b++) rows.push(Array.from(logits.slice(b * k, (b + 1) * k), Number));
   return rows;
+}
+
+// The name model: run its session on the chunks Python cut, hand back the logits at each chunk's word heads.
+async function nameLogits(chunks) {
+  const width = Math.max(...chunks.map((c) => c.ids.length)), shape = [chunks.length, width];
+  const ids = new BigInt64Array(chunks.length * width), mask = new BigInt64Array(chunks.length * width);
+  chunks.forEach((c, b) => c.ids.forEach((x, i) => { ids[b * width + i] = BigInt(x); mask[b * width + i] = 1n; }));
+  const feeds = { input_ids: new ort.Tensor("int64", ids, shape), attention_mask: new ort.Tensor("int64", mask, shape) };
+  if (namesSession.inputNames.includes("token_type_ids")) feeds.token_type_ids = new ort.Tensor("int64", new BigInt64Array(ids.length), shape);
+  const out = (await namesSession.run(feeds))[namesSession.outputNames[0]];
+  const k = out.dims[2], data = out.data;
+  return chunks.map((c, b) => c.heads.map((h) => Array.from(data.slice((b * width + h) * k, (b * width + h + 1) * k), Number)));
 }
 
 async function runModel(pairs, lengthOverride = 0) {
@@ -63,6 +75,7 @@ async function init(opts) {
   py.FS.writeFile("/home/pyodide/hg_worker.py", await fetchBytes(new URL("hg_worker.py", base)));
   py.registerJsModule("hg_js", {
     logits: async (pairsJson) => JSON.stringify(await modelLogits(JSON.parse(pairsJson))),
+    name_logits: async (chunksJson) => JSON.stringify(await nameLogits(JSON.parse(chunksJson))),
     review: async (bodyJson) => JSON.stringify(await hostPost("/v1/review", JSON.parse(bodyJson))),
   });
   py.runPython("import sys; sys.path.insert(0, '/home/pyodide')");
@@ -100,6 +113,21 @@ async function init(opts) {
     threshold = meta.threshold;
     backend = "host";
   }
+  if (opts.names) {  // the name model of the detector: names, places, organisations, addresses
+    const ndir = new URL(opts.names, base);
+    const nmeta = JSON.parse(hg.setup_names(new TextDecoder().decode(await fetchBytes(new URL("vocab.txt", ndir))),
+                                            new TextDecoder().decode(await fetchBytes(new URL("manifest.json", ndir)))));
+    if (!ort) {
+      ort = await import(new URL("ort/ort.wasm.min.mjs", base).href);
+      const ortDir = new URL("ort/", base);
+      ort.env.wasm.wasmPaths = IN_NODE && ortDir.protocol === "file:" ? decodeURIComponent(ortDir.pathname) : ortDir.href;
+      ort.env.wasm.numThreads = opts.threads ?? (globalThis.crossOriginIsolated ? 2 : 1);
+    }
+    const t3 = performance.now();
+    namesSession = await ort.InferenceSession.create(await fetchBytes(new URL(nmeta.int8_file, ndir)), { executionProviders: ["wasm"] });
+    info.namesLoadMs = performance.now() - t3;
+  }
+  info.names = !!namesSession;
   info.backend = backend;
   info.threshold = threshold;
   info.maxLength = maxLength;
@@ -108,9 +136,9 @@ async function init(opts) {
 
 const handlers = {
   init,
-  detect: ({ text, policy }) => JSON.parse(hg.detect(text, policy ? JSON.stringify(policy) : "")),
-  transform: ({ text, policy, session }) =>
-    JSON.parse(hg.transform(text, policy ? JSON.stringify(policy) : "", session ? JSON.stringify(session) : "")),
+  detect: async ({ text, policy }) => JSON.parse(await hg.detect(text, policy ? JSON.stringify(policy) : "")),
+  transform: async ({ text, policy, session }) =>
+    JSON.parse(await hg.transform(text, policy ? JSON.stringify(policy) : "", session ? JSON.stringify(session) : "")),
   rehydrate: ({ text, session }) => JSON.parse(hg.rehydrate(text, JSON.stringify(session))),
   // on-device the kernel's scoring path plans and aggregates and the model scores; else the host does all of it
   score: async ({ pairs }) => {
