@@ -129,6 +129,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
                 names = OnnxNerModel(model_dir(args.names_model, kind="names"))
             out = evals.eval_pii(args.data, names=names)
+            if args.spacy:  # spaCy's en_core_web_sm as the name engine, beside ours (the spacy extra)
+                from haltguard.host.names import SpacyNames
+
+                out = {"haltguard": out, "spacy": evals.eval_pii(args.data, names=SpacyNames())}
         elif args.what == "nli":
             from haltguard.models.evaluate import eval_nli
 
@@ -319,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "beside word overlap and the heuristic")
     ev.add_argument("--limit", type=int, help="--unseen: first N rows of each class of each source (a quick look)")
     ev.add_argument("--no-names", action="store_true", help="pii: the recognizers only, without the name model")
+    ev.add_argument("--spacy", action="store_true",
+                    help="pii: also with spaCy's en_core_web_sm as the name engine, printed beside ours (the spacy extra)")
     ev.add_argument("--names-model", help="pii: the name model folder (default: found like the NLI model, models/names)")
     ev.add_argument("--threshold", type=float, default=0.5, help="injection score threshold")
     ev.add_argument("--model", help="nli: exported model folder (default models/default)")

