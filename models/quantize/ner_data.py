@@ -171,6 +171,11 @@ TEMPLATES = (
     "thanks {person}!", "I'm {person}, customer since 2019, living at {address}.",
     "Our supplier {org} is based at {address}.", "Translate this for my colleague {person} in {country}.",
     "{person} wrote: the server in {city} is down again", "send the contract to {org}, attn. {person}",
+    "{org}\n{address}", "Billing address:\n{person}\n{address}", "Deliver to {address}, c/o {org}.",
+    "Is there a branch of {org} near {address}?", "I bank with {org} and my card was stolen in {city}.",
+    "{org} and {org} announced a merger in {city}.", "How do I cancel my {org} subscription?",
+    "Write a complaint to {org} about my flight from {city} to {city}.",
+    "Our client {org} (contact: {person}) needs the report by Monday.",
 )
 
 

@@ -35,7 +35,7 @@ def test_encode_labels_word_heads_only():
 def test_span_report_counts_overlaps_per_type():
     gold = [{"text": "x", "spans": [(0, 8, "person"), (20, 26, "location")]}]
     rep = span_report(gold, [[Entity("person", 0, 4, 0.9), Entity("location", 10, 12, 0.9), Entity("person", 21, 24, 0.9)]])
-    assert rep["person"] == {"tp": 1, "fp": 1, "fn": 0, "precision": 0.5, "recall": 1.0, "f1": 0.6667}
+    assert rep["person"] == {"gold": 1, "tp": 1, "fp": 1, "fn": 0, "precision": 0.5, "recall": 1.0, "f1": 0.6667}
     assert rep["location"]["fp"] == 1 and rep["location"]["fn"] == 1 and rep["location"]["f1"] == 0.0
 
 
