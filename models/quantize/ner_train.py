@@ -83,7 +83,7 @@ def span_report(gold: Sequence[dict[str, Any]], pred: Sequence[Sequence[Entity]]
             if j not in found:
                 fn[t] += 1
     out: dict[str, Any] = {}
-    gold_n = defaultdict(int)
+    gold_n: dict[str, int] = defaultdict(int)
     for ex in gold:
         for *_, t in ex["spans"]:
             gold_n[t] += 1
