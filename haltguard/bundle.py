@@ -30,6 +30,7 @@ from typing import Any
 
 from haltguard.kernel.resources import bundle_dir, cache_dir, model_dir
 from haltguard.kernel.scoring import read_manifest
+from haltguard.models.ner_model import read_ner_manifest
 from haltguard.wheel import build_kernel_wheel
 
 __all__ = ["build_bundle", "web_sources", "node_modules"]
@@ -107,7 +108,7 @@ def build_bundle(out: str | Path | None = None, model: str | Path | None = None,
     manifest = read_manifest(mdir)
     _check_model(mdir, manifest)
     ndir = model_dir(names, kind="names")
-    names_manifest = json.loads((ndir / "manifest.json").read_text(encoding="utf-8"))
+    names_manifest = read_ner_manifest(ndir)
     web = web_sources()
     nm = node_modules(web)
     if out.exists():

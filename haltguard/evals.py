@@ -63,23 +63,20 @@ def eval_pii(path: str | Path, policy: Policy | None = None, names: Any = None) 
         raise ValueError(f"{path}: expected a JSON list of {{full_text, spans}}")
     policy = policy or Policy()
     t0 = time.perf_counter()
-    try:
-        texts = [row["full_text"] for row in rows]
-    except (KeyError, TypeError):
-        raise ValueError(f"{path}: every row needs full_text and spans[entity_type,start_position,end_position]") from None
-    entities = names.entities(texts) if names is not None else [None] * len(texts)
+    parsed: list[tuple[str, list[tuple[str, int, int]]]] = []
+    for i, row in enumerate(rows):
+        try:
+            parsed.append((row["full_text"], [(TYPE_ALIASES.get(s["entity_type"], s["entity_type"]), s["start_position"],
+                                               s["end_position"]) for s in row["spans"]]))
+        except (KeyError, TypeError):
+            raise ValueError(f"{path}: row {i} needs full_text and spans[entity_type,start_position,end_position]") from None
+    entities = names.entities([text for text, _ in parsed]) if names is not None else [None] * len(parsed)
     tp: dict[str, int] = defaultdict(int)
     fp: dict[str, int] = defaultdict(int)
     fn: dict[str, int] = defaultdict(int)
     unmapped: dict[str, int] = defaultdict(int)
-    for i, row in enumerate(rows):
-        try:
-            text, spans = row["full_text"], row["spans"]
-            gold = [(TYPE_ALIASES.get(s["entity_type"], s["entity_type"]), s["start_position"], s["end_position"])
-                    for s in spans]
-        except (KeyError, TypeError):
-            raise ValueError(f"{path}: row {i} needs full_text and spans[entity_type,start_position,end_position]") from None
-        preds = policy.findings(text, entities[i])
+    for (text, gold), names_in_text in zip(parsed, entities):
+        preds = policy.findings(text, names_in_text)
         matched_gold = set()
         for f in preds:
             theirs = OURS_TO_PRESIDIO.get(f.type)
@@ -98,14 +95,13 @@ def eval_pii(path: str | Path, policy: Policy | None = None, names: Any = None) 
     seconds = time.perf_counter() - t0
     gold_types = set(fn) | set(tp)
     per_type = {t: _prf(tp[t], fp[t], fn[t]) for t in sorted(gold_types | set(fp))}
-    covered = [t for t in per_type if t in PRESIDIO_TYPES and (names is not None or t not in _NAME_TYPES)]
+    covered = {t for t in per_type if t in PRESIDIO_TYPES and (names is not None or t not in _NAME_TYPES)}
     return {
         "file": str(path),
         "n_texts": len(rows),
         "type_mapping": {k: list(v) for k, v in PRESIDIO_TYPES.items()},
         "type_aliases": dict(TYPE_ALIASES),
-        "per_type": {t: {**v, "covered": t in PRESIDIO_TYPES and (names is not None or t not in _NAME_TYPES)}
-                     for t, v in per_type.items()},
+        "per_type": {t: {**v, "covered": t in covered} for t, v in per_type.items()},
         "names": names is not None,
         "total_covered_types": _prf(sum(tp[t] for t in covered), sum(fp[t] for t in covered), sum(fn[t] for t in covered)),
         "total_all_types": _prf(sum(tp.values()), sum(fp.values()), sum(fn.values())),

@@ -62,7 +62,7 @@ class Guard:
     def __init__(self, model: str | Path | None = None, *, policy: Policy | dict[str, Any] | None = None,
                  preset: str | dict[str, Any] = DEFAULT_PRESET, threads: int | None = None,
                  names: str | Path | bool | None = None) -> None:
-        self.policy = policy if isinstance(policy, Policy) or policy is None else Policy.from_dict(policy)
+        self.policy = policy if isinstance(policy, Policy) else Policy.from_dict(policy) if policy else Policy()
         self.preset = preset
         self._model = model
         self._threads = threads
@@ -100,8 +100,7 @@ class Guard:
     # --- personal data -----------------------------------------------------------------------
     def _names_in(self, text: str) -> list[Entity] | None:
         """The name model's entities of ``text`` (None when ``names=False`` or the policy wants none)."""
-        policy = self.policy or Policy()
-        if self._names_dir is False or not policy.uses_names:
+        if self._names_dir is False or not self.policy.uses_names:
             return None
         if self._names is None:
             from haltguard.models.ner_model import OnnxNerModel
@@ -116,8 +115,7 @@ class Guard:
 
     def transform(self, text: str, session: Session | None = None) -> TransformResult:
         """Pseudonymise ``text``; pass the returned ``.session`` to later calls and to ``rehydrate``."""
-        policy = self.policy or Policy()
-        return transform(text, policy, session, findings=policy.findings(text, self._names_in(text)))
+        return transform(text, self.policy, session, findings=self.policy.findings(text, self._names_in(text)))
 
     def rehydrate(self, text: str, session: Session) -> RehydrateResult:
         return rehydrate(text, session)

@@ -8,22 +8,23 @@ findings. A model folder holds ``model_int8.onnx`` (or fp32), ``vocab.txt`` and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from haltguard.kernel.ner import LABELS, Entity, NerChunk, NerEncoder, decode, word_probabilities, word_spans
+from haltguard.kernel.scoring import read_manifest
 from haltguard.kernel.tokenizer import WordPieceTokenizer
 
 FORMAT = "haltguard-ner/1"
 
 
 def read_ner_manifest(model_dir: str | Path) -> dict[str, Any]:
+    """The name model's manifest (parsed by the kernel's one manifest reader), checked to be one."""
     path = Path(model_dir) / "manifest.json"
     if not path.exists():
         raise FileNotFoundError(f"{model_dir} has no manifest.json: build a name model with `haltguard train ner`")
-    m = json.loads(path.read_text(encoding="utf-8"))
+    m = read_manifest(model_dir)
     if m.get("format") != FORMAT:
         raise ValueError(f"{path} is not a name model manifest (format {m.get('format')!r}, expected {FORMAT!r})")
     if tuple(m["labels"]) != LABELS:

@@ -39,12 +39,13 @@ def word_labels(example: dict[str, Any], spans: Sequence[tuple[int, int]]) -> li
     """Each word's label id: B- on the first word that starts inside an entity span, I- after."""
     out = []
     ents = sorted(example["spans"])
+    opened: set[int] = set()  # spans whose first word was seen (words come in text order)
     for a, _ in spans:
         lab = 0
-        for s, e, t in ents:
+        for k, (s, e, t) in enumerate(ents):
             if s <= a < e:
-                first = not any(s <= a2 < a for a2, _ in spans)
-                lab = LABELS.index(("B-" if first else "I-") + t.upper())
+                lab = LABELS.index(("I-" if k in opened else "B-") + t.upper())
+                opened.add(k)
                 break
         out.append(lab)
     return out
@@ -232,8 +233,7 @@ def train_and_export_ner(out: str | Path, work: str | Path, *, seed: int = 13, k
     return m
 
 
-# spaCy en_core_web_sm (3.8) on the same dev sources: written by benchmarks/spacy_ner.py (it needs spaCy, which
-# the project does not depend on: `scripts/bench-setup.sh` installs it in the benchmark venv)
+# spaCy en_core_web_sm (3.8) on the same dev sources: written by benchmarks/spacy_ner.py (the spacy extra)
 SPACY_BASELINE = Path(__file__).resolve().parent / "ner_spacy_baseline.json"
 _DEV_NAMES = {"crossner": "CrossNER (encyclopedic text, 5 domains)", "presidio": "presidio-research generated PII"}
 

@@ -131,8 +131,11 @@ async def _remote_judge(context, sentence):
     return {**min(judged, key=lambda c: c["support"]), "sentence": sentence}
 
 
+_DEFAULT_POLICY = Policy()
+
+
 def _policy(policy_json):
-    return Policy.from_dict(json.loads(policy_json)) if policy_json else Policy()
+    return Policy.from_dict(json.loads(policy_json)) if policy_json else _DEFAULT_POLICY
 
 
 async def detect(text, policy_json):

@@ -62,6 +62,15 @@ async function scoreRemote(pairs) {
   return (await hostPost("/v1/score", { pairs: pairs.map(([premise, hypothesis]) => ({ premise, hypothesis })) })).scores;
 }
 
+// onnxruntime-web from the bundle, once (the NLI model and the name model share it)
+async function loadOrt(base, opts) {
+  if (ort) return;
+  ort = await import(new URL("ort/ort.wasm.min.mjs", base).href);
+  const ortDir = new URL("ort/", base);
+  ort.env.wasm.wasmPaths = IN_NODE && ortDir.protocol === "file:" ? decodeURIComponent(ortDir.pathname) : ortDir.href;
+  ort.env.wasm.numThreads = opts.threads ?? (globalThis.crossOriginIsolated ? 2 : 1);
+}
+
 let backend = "none";
 async function init(opts) {
   const base = new URL(opts.baseUrl);
@@ -88,10 +97,7 @@ async function init(opts) {
     const vocab = new TextDecoder().decode(await fetchBytes(new URL("vocab.txt", mdir)));
     const meta = JSON.parse(hg.setup(vocab, manifest));
     threshold = meta.threshold; maxLength = meta.max_length;
-    ort = await import(new URL("ort/ort.wasm.min.mjs", base).href);
-    const ortDir = new URL("ort/", base);
-    ort.env.wasm.wasmPaths = IN_NODE && ortDir.protocol === "file:" ? decodeURIComponent(ortDir.pathname) : ortDir.href;
-    ort.env.wasm.numThreads = opts.threads ?? (globalThis.crossOriginIsolated ? 2 : 1);
+    await loadOrt(base, opts);
     const bytes = await fetchBytes(new URL(meta.int8_file, mdir));
     const t1 = performance.now();
     session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
@@ -117,12 +123,7 @@ async function init(opts) {
     const ndir = new URL(opts.names, base);
     const nmeta = JSON.parse(hg.setup_names(new TextDecoder().decode(await fetchBytes(new URL("vocab.txt", ndir))),
                                             new TextDecoder().decode(await fetchBytes(new URL("manifest.json", ndir)))));
-    if (!ort) {
-      ort = await import(new URL("ort/ort.wasm.min.mjs", base).href);
-      const ortDir = new URL("ort/", base);
-      ort.env.wasm.wasmPaths = IN_NODE && ortDir.protocol === "file:" ? decodeURIComponent(ortDir.pathname) : ortDir.href;
-      ort.env.wasm.numThreads = opts.threads ?? (globalThis.crossOriginIsolated ? 2 : 1);
-    }
+    await loadOrt(base, opts);
     const t3 = performance.now();
     namesSession = await ort.InferenceSession.create(await fetchBytes(new URL(nmeta.int8_file, ndir)), { executionProviders: ["wasm"] });
     info.namesLoadMs = performance.now() - t3;
