@@ -18,9 +18,9 @@ from haltguard.kernel.resources import data_dir
 from haltguard.paths import BENCHMARKS, REPO, SCRIPTS, require_checkout
 
 
-def _peer(script: str, path: str, runs: int) -> dict[str, Any]:
+def _peer(script: str, path: str, runs: int, *flags: str) -> dict[str, Any]:
     py = REPO / ".venv-bench" / "bin" / "python"
-    proc = subprocess.run([str(py), str(BENCHMARKS / script), path, str(runs)], capture_output=True, text=True,
+    proc = subprocess.run([str(py), str(BENCHMARKS / script), path, str(runs), *flags], capture_output=True, text=True,
                           cwd=BENCHMARKS, timeout=3600)
     if proc.returncode != 0:
         return {"error": (proc.stderr or proc.stdout).strip()[-600:]}
@@ -77,7 +77,7 @@ def run(runs: int = 5, peers: bool = True) -> dict[str, Any]:
             out["types_vs_director_ai"] = round(out["haltguard_types"] / d.get("types", 8), 2)
         if out["presidio_mb_per_s"]:
             out["vs_presidio"] = round(out["haltguard_mb_per_s"] / out["presidio_mb_per_s"], 1)
-        ps = _peer("presidio_spacy.py", str(path), 2)
+        ps = _peer("presidio_detector.py", str(path), 2, "--spacy")
         out["presidio_spacy"] = ps
         if "kb_per_s" in ps and "kb_per_s_1_thread" in out["names"]:
             out["names"]["vs_presidio_spacy"] = round(out["names"]["kb_per_s_1_thread"] / ps["kb_per_s"], 2)
