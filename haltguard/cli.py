@@ -119,6 +119,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             from haltguard.models.evaluate import eval_unseen
 
             out = eval_unseen(args.model, args.backend, limit=args.limit, progress=sys.stderr.isatty())
+        elif args.chat:
+            if args.what != "nli" or args.data:
+                raise ValueError("--chat is for `eval nli` without --data")
+            from haltguard.models.evaluate import eval_chat
+
+            out = eval_chat(args.model, args.backend)
         elif not args.data:
             raise ValueError(f"`eval {args.what}` needs --data FILE")
         elif args.what == "pii":
@@ -321,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--unseen", action="store_true",
                     help="nli: the dev sets of sources no model of ours trains on (FM2, FaithDial), per source, "
                     "beside word overlap and the heuristic")
+    ev.add_argument("--chat", action="store_true",
+                    help="nli: the chat-answer probe (supported, wrong and chit-chat sentences against policy paragraphs), "
+                    "flagged counts beside the heuristic's")
     ev.add_argument("--limit", type=int, help="--unseen: first N rows of each class of each source (a quick look)")
     ev.add_argument("--no-names", action="store_true", help="pii: the recognizers only, without the name model")
     ev.add_argument("--spacy", action="store_true",

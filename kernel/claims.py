@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from haltguard.kernel.placeholders import neutralise
+from haltguard.kernel.placeholders import PLACEHOLDER, neutralise
 
 __all__ = ["no_claim_reason", "NO_CLAIM_REASONS"]
 
@@ -25,17 +25,29 @@ _TAIL = r"(?:[\s,]+\w+){0,3}"  # up to three more words ("Sure thing, Anna!")
 
 _RULES: list[tuple[str, re.Pattern[str]]] = [(reason, re.compile(p, re.IGNORECASE)) for reason, p in [
     ("greeting", r"^(?:hi|hello|hey|dear|greetings|welcome|good (?:morning|afternoon|evening|day))\b" + _TAIL + _END),
-    ("acknowledgement", r"^(?:(?:a |that'?s a |what a )?(?:great|good|excellent|interesting|fair) (?:question|point)|"
+    ("acknowledgement", r"^(?:(?:a |that'?s a |what a )?(?:great|good|excellent|interesting|fair|smart|wise) "
+                        r"(?:question|point|choice|idea|pick)|"
                         r"sure(?: thing)?|of course|absolutely|certainly|definitely|okay|ok|alright|all right|got it|"
                         r"understood|no problem|no worries|you'?re (?:very )?welcome|my pleasure|"
                         r"(?:i'?m |i am )?(?:happy|glad) to help)" + _TAIL + _END),
-    ("thanks", r"^(?:thank you|thanks|many thanks)(?: (?:so|very) much| a lot)?(?: for [^.!?0-9]{0,60})?" + _END),
+    # one-word exclamations take at most a name after them ("Perfect for families." is a claim)
+    ("acknowledgement", r"^(?:noted|perfect|great|awesome|wonderful|excellent|i understand|i see|"
+                        r"sounds (?:good|great|perfect)|(?:here|there) you go)(?:,\s*\w+)?" + _END),
+    ("thanks", r"^(?:thank you|thanks|many thanks)(?: (?:so|very) much| a lot)?(?: for [^.!?0-9]{0,60})?" + _TAIL + _END),
     ("apology", r"^(?:(?:i'?m|i am|we'?re|we are) (?:so |very |really |truly )?sorry|(?:my )?apologies|"
                 r"i apologi[sz]e|we apologi[sz]e|sorry)"
                 r"(?: (?:for|about) (?:the |any )?(?:confusion|inconvenience|trouble|delay|misunderstanding|wait)|"
-                r" to hear (?:that|this))?" + _END),
+                r" to hear (?:that|this)|"
+                r" to hear (?:that |this )?(?:you(?:'re| are)? [^.!?0-9]{0,60}|about [^.!?0-9]{0,60}))?" + _END),
+    ("closing", r"^(?:take care|see you(?: soon| then| there)?|enjoy (?:a |an |your |the )?"
+                r"(?:great |nice |good |wonderful |lovely |pleasant |safe )?(?:day|week|weekend|evening|visit|stay|trip|"
+                r"meal|flight|time|holiday|vacation|shopping|purchase|new \w+)|happy \w+ing|"
+                r"(?:we|i) look forward to (?:seeing you|your (?:visit|stay|call|order|reply|message)|hearing from you))"
+                + _TAIL + _END),
     ("offer_help", r"^(?:please |just )?(?:let (?:me|us) know|feel free to|don'?t hesitate to|do not hesitate to)\b[^0-9]*$"),
-    ("offer_help", r"^(?:i |we )?hope (?:this|that|it) helps?\b[^0-9]*$"),
+    ("offer_help", r"^(?:i |we )?hope (?:this|that|it) (?:helps?|answers your question|clears (?:things|it|that) up)\b[^0-9]*$"),
+    ("offer_help", r"^(?:i|we) can (?:walk you through|help you with|explain|show you) (?:it|this|that|the (?:steps|process))"
+                   + _END),
     ("offer_help", r"^(?:is there )?anything else (?:i|we) can (?:do|help)[^0-9]*$"),
     ("offer_help", r"^if you (?:have|need) (?:any )?(?:other |more |further |additional )?"
                    r"(?:questions?|help|assistance|information)\b[^0-9]*$"),
@@ -44,14 +56,20 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [(reason, re.compile(p, re.IGNORECAS
     ("offer_help", r"^(?:have a (?:great|nice|good|wonderful) (?:day|week|weekend|evening))" + _TAIL + _END),
     ("meta", r"^(?:here(?:'s| is| are)|below (?:is|are)|the following (?:is|are))\b(?:\s+[^\s0-9]+){0,7}" + _END),
     ("meta", r"^(?:let me|i'?ll|i will|allow me to)\s+(?:explain|summari[sz]e|break (?:it|this|that) down|"
-             r"walk you through|clarify|check|look into|go over|outline)\b(?:\s+[^\s0-9]+){0,5}" + _END),
+             r"walk you through|clarify|check|look into|look (?:it|this|that) up|find out|see|go over|outline)\b"
+             r"(?:\s+[^\s0-9]+){0,5}" + _END),
     ("meta", r"^(?:in )?(?:short|summary|a nutshell|conclusion)" + _END),
     ("meta", r"^to (?:summari[sz]e|sum (?:it )?up|conclude)" + _END),
     ("assistant_action", r"^i(?:'ve| have|'ll| will| just)? (?:noted|recorded|saved|forwarded|passed on|passed|"
                          r"updated|added|logged|sent|shared|created|opened|escalated|taken note of|made a note of|"
                          r"note|record|save|forward|pass on|update|add|log|send|share|create|open|escalate)"
                          r" (?:your|this|that|it|these|those|the (?:request|ticket|message|details|information|issue|"
-                         r"case|feedback|conversation|change|note))\b[^0-9]*$"),
+                         r"case|feedback|conversation|change|note)|an? (?:note|ticket|request|comment|reminder))\b[^0-9]*$"),
+    # a promise about what the assistant will do next, not a fact about the product ("I'll email the sheet to ...")
+    ("assistant_action", r"^(?:i'?ll|i will|i'?m going to|let me) (?:send|email|forward|text|share|pass|add|"
+                         r"note|book|schedule|set up|arrange|reserve|create|open|escalate|update)\b[^0-9]*$"),
+    # the user's own value given back through its placeholder ("Your reference is {{id:1}}.")
+    ("user_data", r"^(?:your|the) (?:[a-z-]+ ){0,3}(?:is|are|was|will be|has been|remains) \ue000" + _END),
 ]]
 _QUESTION = re.compile(r"\?[\s\"')\]*_~]*$")
 _HEADING = re.compile(r"^(?:#{1,6}\s+\S.*|\*\*[^*]+\*\*:?|__[^_]+__:?)$")  # markdown headings, bold labels
@@ -74,8 +92,9 @@ def no_claim_reason(sentence: str) -> str | None:
         return "formatting"
     if _DIGIT.search(text):
         return None  # a stated number is always checked
+    marked = _LIST_MARK.sub("", PLACEHOLDER.sub("\ue000", sentence)).strip() if "{" in sentence else text
     for reason, pattern in _RULES:
-        if pattern.match(text):
+        if pattern.match(text) or (marked is not text and pattern.match(marked)):
             return reason
     if _LABEL.match(text) and len(text.split()) <= 5:
         return "formatting"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["evaluate_scores", "balanced_accuracy", "best_threshold", "load_rows", "eval_nli", "eval_unseen", "auc", "BACKENDS"]
+__all__ = ["evaluate_scores", "balanced_accuracy", "best_threshold", "load_rows", "eval_nli", "eval_unseen", "eval_chat", "auc", "BACKENDS"]
 
 BACKENDS = ("onnx-int8", "onnx-fp32", "onnx-fp16", "torch", "heuristic")
 
@@ -207,4 +207,38 @@ def eval_unseen(model: str | Path | None = None, backend: str = "onnx-int8", sou
         out["sources"][name] = res
     cols = [*judges, "word_overlap"]
     out["macro"] = {c: round(sum(v[c] for v in out["sources"].values()) / len(out["sources"]), 2) for c in cols}
+    return out
+
+
+def eval_chat(model: str | Path | None = None, backend: str = "onnx-int8") -> dict[str, Any]:
+    """The chat-answer probe (``haltguard.models.chat_probe``) through review's claim path.
+
+    Each sentence is judged alone against its paragraph, as review and the stream judge it
+    (chit-chat rules first, then the model at its manifest's threshold); the heuristic beside.
+    Counts flagged (unsupported or contradicted) per kind, and whether the issue's chat goal holds.
+    """
+    from haltguard.kernel.scoring import heuristic_pair_scores
+    from haltguard.models.chat_probe import meets_goal, probe_rows
+
+    rows = probe_rows()
+    judges: dict[str, Any] = {backend: make_scorer(model, backend)}
+    if backend != "heuristic":
+        judges["heuristic"] = make_scorer(None, "heuristic")
+    out: dict[str, Any] = {"backend": backend}
+    for name, judge in judges.items():
+        pairs = heuristic_pair_scores if name == "heuristic" else (lambda ps, j=judge: j.score_pairs(list(ps)))
+        res: dict[str, Any] = {k: {"n": 0, "flagged": 0, "examples": []} for k in ("supported", "wrong", "chitchat")}
+        for r in rows:
+            (claim,) = judge.documents.judge_claims([r["context"]], [r["sentence"]], pairs)
+            k = res[r["kind"]]
+            k["n"] += 1
+            flagged = claim["verdict"] in ("unsupported", "contradicted")
+            k["flagged"] += flagged
+            # what went wrong: the supported and chit-chat sentences flagged, the wrong ones passed
+            if flagged != (r["kind"] == "wrong"):
+                k["examples"].append({"sentence": r["sentence"], "verdict": claim["verdict"],
+                                      "support": None if claim["support"] is None else round(claim["support"], 3)})
+        res["threshold"] = float(judge.threshold)
+        res["meets_goal"] = meets_goal(res)
+        out[name] = res
     return out

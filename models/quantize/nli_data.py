@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from haltguard.kernel.heuristic import STOPWORDS
 from haltguard.kernel.sentences import split_sentences
 from haltguard.kernel.windows import premise_chunks
 from haltguard.models.datasets import data_dir, load_summedits, load_wice_dev
@@ -191,6 +192,7 @@ _ANTONYMS = [("increase", "decrease"), ("increased", "decreased"), ("increases",
              ("men", "women"), ("male", "female"), ("north", "south"), ("east", "west"), ("inside", "outside")]
 _ANTONYM = {**dict(_ANTONYMS), **{b: a for a, b in _ANTONYMS}}
 _ANTONYM_RE = re.compile(r"\b(" + "|".join(sorted(_ANTONYM, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+_WORD_PAIR = re.compile(r"(?=\b([A-Za-z][A-Za-z-]{1,}) ([a-z][a-z-]{2,})\b)")  # overlapping word pairs
 _PHRASE = re.compile(r"\b(?:in|on|at|for|with|after|before|during|by) (?:the )?(?:[A-Z]\w+|\d[\d,.]*)(?: [A-Z]?\w+)?")
 
 
@@ -255,6 +257,30 @@ def _edit(kind: str, s: str, doc: str, rng: random.Random, names: list[str],
         if not phrases or not body.endswith(".") or phrases[0] in doc:
             return None
         return f"{body[:-1]} {phrases[0]}.", 0
+    if kind == "swap":
+        # a modifier swapped for another the document puts before the same word ("annual plans" ->
+        # "monthly plans", "Basic plan" -> "Pro plan", "full-time employees" -> "part-time employees"):
+        # every word stays one the document uses, only which goes with which changes
+        def pairs(text: str) -> Iterator[re.Match[str]]:
+            # two content words after a function word or punctuation ("the Basic plan", "; monthly plans")
+            for m in _WORD_PAIR.finditer(text):
+                if m.start() and not text[m.start() - 1].isspace():
+                    continue  # inside a hyphenated word ("Full-time")
+                before = text[:m.start()].rstrip()
+                prev = before.rsplit(None, 1)[-1] if before else ""
+                if (not prev or not prev[-1].isalnum() or prev.lower() in STOPWORDS) \
+                        and m.group(1).lower() not in STOPWORDS and m.group(2) not in STOPWORDS:
+                    yield m
+
+        heads: dict[str, set[str]] = defaultdict(set)
+        for m in pairs(doc):
+            heads[m.group(2)].add(m.group(1))
+        options = [(m, alts) for m in pairs(s) if (alts := sorted(heads[m.group(2)] - {m.group(1)}))]
+        if not options:
+            return None
+        m, alts = rng.choice(options)
+        new = f"{rng.choice(alts)} {m.group(2)}"
+        return (s[:m.start(1)] + new + s[m.start(1) + len(m.group(1)) + 1 + len(m.group(2)):], 0) if new not in s else None
     if kind == "other_doc":
         og, other = rng.choice(all_sents)
         return (other, 0) if og != g else None
@@ -267,19 +293,25 @@ _UNSUPPORTED_WEIGHTS = (0.25, 0.15, 0.15, 0.15, 0.12, 0.06, 0.12)
 
 
 def _synthetic(docs: list[tuple[str, str]], rng: random.Random, win: _Windows,
-               per_doc: int = 4) -> Iterator[dict[str, Any]]:
+               per_doc: int = 4, swap_weight: float = 0.0) -> Iterator[dict[str, Any]]:
     """Contrastive edits of real sentences: each picked sentence yields a supported pair (the
     sentence or a dropped clause) and an unsupported edit of it, against the same window, so
-    the only thing separating the labels is the edit itself."""
+    the only thing separating the labels is the edit itself.
+
+    ``swap_weight``: the weight of modifier swaps among the unsupported kinds (0: the kind is
+    not drawn at all, and the pairs are those of the recipe before it existed)."""
+    kinds_all, weights = UNSUPPORTED_KINDS, _UNSUPPORTED_WEIGHTS
+    if swap_weight > 0:
+        kinds_all, weights = (*kinds_all, "swap"), (*weights, swap_weight)
     names = sorted({m.group() for _, d in docs for m in _CAP.finditer(d)})
     all_sents = [(g, s) for g, d in docs for s in _usable_sentences(d)]
     for g, doc in docs:
         sents = _usable_sentences(doc)
         # long documents (articles, dialogues, transcripts) give several sentences each
         for s in rng.sample(sents, min(per_doc if len(sents) >= 4 else 1, len(sents))):
-            first = rng.choices(UNSUPPORTED_KINDS, _UNSUPPORTED_WEIGHTS)[0]
+            first = rng.choices(kinds_all, weights)[0]
             # another document's sentence is the easy negative: only when drawn, never a fallback
-            kinds = [first] + [k for k in rng.sample(UNSUPPORTED_KINDS, len(UNSUPPORTED_KINDS)) if k not in (first, "other_doc")]
+            kinds = [first] + [k for k in rng.sample(kinds_all, len(kinds_all)) if k not in (first, "other_doc")]
             neg = next(((k, out) for k in kinds if (out := _edit(k, s, doc, rng, names, all_sents, g)) and out[0] != s), None)
             if neg is None:
                 continue
@@ -291,7 +323,7 @@ def _synthetic(docs: list[tuple[str, str]], rng: random.Random, win: _Windows,
 
 
 def build_pairs(seed: int = 13, max_length: int = 160, nei_keep: float = 0.35, synthetic_docs: int = 2500,
-                count_tokens: Callable[[str], int] | None = None) -> list[dict[str, Any]]:
+                count_tokens: Callable[[str], int] | None = None, swap_weight: float = 0.0) -> list[dict[str, Any]]:
     """All training and dev pairs, long premises cut to the windows the scorer uses at ``max_length``."""
     rng = random.Random(seed)
     win = _Windows(count_tokens or default_token_counter(), max_length)
@@ -319,7 +351,7 @@ def build_pairs(seed: int = 13, max_length: int = 160, nei_keep: float = 0.35, s
     rng.shuffle(doc_items)
     # every multi-sentence document first, then short knowledge snippets up to the budget
     doc_items.sort(key=lambda kv: len(split_sentences(kv[1])) < 4)
-    rows += list(_synthetic(doc_items[:synthetic_docs], rng, win))
+    rows += list(_synthetic(doc_items[:synthetic_docs], rng, win, swap_weight=swap_weight))
     return rows
 
 

@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     # share of Fool Me Twice's pages whose claims join training (the rest stay an unseen dev source), and copies of each
     "fm2_pages": 0.0,
     "fm2_copies": 1,
+    # weight of modifier swaps ("annual plans" -> "monthly plans") among the synthetic negatives; 0: not drawn
+    "swap_weight": 0.0,
     # "bf16" halves a step on AMX/AVX512-BF16 CPUs; the shipped recipe stays float32
     "precision": "fp32",
     # the mean of the weights over the last half of the steps ships: it won on every seed tried
@@ -262,7 +264,7 @@ def train(out_dir: str | Path, *, base: str | Path | None = None,
     base = base_model_dir() if base is None else Path(base)
     tok = AutoTokenizer.from_pretrained(base)
     if pairs is None:
-        train_rows, dev_rows = split_dev(build_pairs(seed=hp["seed"], max_length=hp["max_length"]), seed=hp["seed"])
+        train_rows, dev_rows = split_dev(build_pairs(seed=hp["seed"], max_length=hp["max_length"], swap_weight=hp["swap_weight"]), seed=hp["seed"])
     else:
         train_rows, dev_rows = pairs
     if hp["fm2_pages"]:

@@ -19,6 +19,13 @@ CHAT = {
     "Here is a summary.": "meta", "Here are the details:": "meta", "Let me explain.": "meta", "To sum up:": "meta",
     "I have noted your email {{email:1}}.": "assistant_action", "I've forwarded your request to billing.": "assistant_action",
     "Would you like me to upgrade your plan?": "question", "Which plan are you on?": "question",
+    "Great choice!": "acknowledgement", "Sounds good.": "acknowledgement", "Noted, {{person:2}}.": "acknowledgement",
+    "Here you go.": "acknowledgement", "I understand.": "acknowledgement", "Thanks, {{person:1}}!": "thanks",
+    "Sorry to hear you want to leave.": "apology", "Take care!": "closing", "Enjoy your visit!": "closing",
+    "Happy shopping!": "closing", "We look forward to your stay.": "closing",
+    "I hope that answers your question.": "offer_help", "I can walk you through it.": "offer_help",
+    "Let me look that up for you.": "meta", "I'll email the spec sheet to {{email:2}}.": "assistant_action",
+    "I've added a note for {{person:1}}.": "assistant_action", "Your reference is {{id:1}}.": "user_data",
     "## Pricing": "formatting", "**Summary:**": "formatting", "---": "formatting", "1.": "formatting",
 }
 CLAIMS = [
@@ -29,6 +36,10 @@ CLAIMS = [
     "Hello World is the first program most people write.", "I have updated the plan to cost 30 dollars.",
     "We have added phone support to every plan.", "I sent the invoice yesterday.",
     "Hi, the Pro plan costs 20 dollars.", "Our support team answers within one business day.",
+    "Perfect for families with young children.", "Great, the Pro plan includes phone support.",
+    "Enjoy free shipping on all orders.", "We look forward to launching the new plan in spring.",
+    "Sorry to hear that the Basic plan has no phone support.", "I can add phone support only to the Pro plan.",
+    "Your card {{credit_card:1}} is on file.", "Your plan is the Basic plan.", "The museum is open on Mondays.",
 ]
 
 
