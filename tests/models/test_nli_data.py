@@ -159,3 +159,21 @@ def test_distractor_probe_pairs_each_dev_snli_pair_with_a_distracted_copy():
         extra = distracted["distractors"]
         assert len(extra) == 2 and all(s in news for s in extra) and distracted["premise"] == _join([*extra, plain["premise"]])
     assert distractor_probe(per_class=40) == probe
+
+
+def test_modifier_swaps_use_the_documents_own_modifiers_and_are_off_by_default(rows):
+    import random
+
+    from haltguard.models.nli_data import _edit
+
+    doc = ("The Basic plan costs $10 per month. The Pro plan adds phone support. Refunds are for annual "
+           "plans only; monthly plans are not refunded. Full-time employees get 25 days; part-time employees get fewer.")
+    rng = random.Random(1)
+    assert _edit("swap", "The Basic plan costs $10 per month.", doc, rng, [], [], "g") == ("The Pro plan costs $10 per month.", 0)
+    assert _edit("swap", "Refunds are for annual plans only.", doc, rng, [], [], "g") == ("Refunds are for monthly plans only.", 0)
+    # inside a hyphenated word nothing is swapped; a word after a content word is no modifier
+    assert _edit("swap", "Full-time employees get 25 days.", doc, rng, [], [], "g") == ("part-time employees get 25 days.", 0)
+    assert _edit("swap", "Cats sleep.", doc, rng, [], [], "g") is None
+    assert not any(r["source"] == "synthetic_swap" for r in rows)  # the shipped recipe draws none
+    swapped = [r for r in build_pairs(seed=13, swap_weight=0.3) if r["source"] == "synthetic_swap"]
+    assert len(swapped) > 100 and all(r["label"] == 0 for r in swapped)
