@@ -23,8 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["free_port", "RedisServer", "HostProcess", "wait_http", "run_coroutine", "module_imports", "CHROMIUM",
-           "CHROMIUM_ARGS"]
+__all__ = ["free_port", "RedisServer", "HostProcess", "ScriptedUpstream", "awkward_chunks", "wait_http", "run_coroutine",
+           "module_imports", "CHROMIUM", "CHROMIUM_ARGS"]
 
 # Debian's Chromium and the flags that keep it offline and headless (see ../shared/OFFLINE.md).
 CHROMIUM = "/usr/bin/chromium"
@@ -175,6 +175,122 @@ class HostProcess:
         Path(self.config_path).unlink(missing_ok=True)
 
     def __enter__(self) -> HostProcess:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def awkward_chunks(text: str, sizes: tuple[int, ...] = (1, 3, 2, 7, 5, 4)) -> list[str]:
+    """``text`` cut into chunks of cycling ``sizes``: inside words, placeholders and numbers."""
+    out, i, k = [], 0, 0
+    while i < len(text):
+        out.append(text[i:i + sizes[k % len(sizes)]])
+        i += sizes[k % len(sizes)]
+        k += 1
+    return out
+
+
+class ScriptedUpstream:
+    """A small OpenAI-compatible LLM server on 127.0.0.1 for tests and benchmarks (no weights exist offline).
+
+    ``answer(request_body) -> str`` writes each answer (a string: always that one); streams
+    deliver it in ``chunker(answer)`` pieces, every ``delay_s`` apart. ``received`` keeps every
+    request body, so a test can check what reached the "LLM". ``fail`` makes it misbehave:
+    ``"status:503"`` (an OpenAI-shaped error), ``"hang"`` (no answer within any sane timeout),
+    ``"cut"`` (the stream stops half-way without ``[DONE]``), ``"error_event"`` (an error event
+    mid-stream), ``"garbage"`` (a body that is not JSON). Runs uvicorn in a thread.
+    """
+
+    def __init__(self, answer: Any = "Hello.", *, chunker: Any = awkward_chunks, delay_s: float = 0.0,
+                 models: tuple[str, ...] = ("scripted-1",), api_key: str | None = None) -> None:
+        import threading
+
+        import uvicorn
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse, Response, StreamingResponse
+        from starlette.routing import Route
+
+        self.answer = answer
+        self.chunker = chunker
+        self.delay_s = delay_s
+        self.models = models
+        self.api_key = api_key
+        self.fail: str | None = None
+        self.received: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+
+        async def chat(request: Request) -> Response:
+            body = await request.json()
+            self.received.append(body)
+            self.headers.append(dict(request.headers))
+            if self.api_key is not None and request.headers.get("authorization") != f"Bearer {self.api_key}":
+                return JSONResponse({"error": {"message": "bad key", "type": "authentication_error"}}, 401)
+            fail = self.fail or ""
+            if fail.startswith("status:"):
+                code = int(fail.split(":", 1)[1])
+                return JSONResponse({"error": {"message": f"scripted failure {code}", "type": "server_error"}}, code)
+            if fail == "hang":
+                await asyncio.sleep(3600)
+            if fail == "garbage":
+                return Response("<html>not json</html>", 200, media_type="text/html")
+            text = self.answer(body) if callable(self.answer) else str(self.answer)
+            words = len(text.split())
+            usage = {"prompt_tokens": sum(len(str(m.get("content", "")).split()) for m in body["messages"]),
+                     "completion_tokens": words, "total_tokens": 0}
+            usage["total_tokens"] = usage["prompt_tokens"] + words
+            base = {"id": "chatcmpl-scripted", "created": 1700000000, "model": body["model"]}
+            if not body.get("stream"):
+                return JSONResponse({**base, "object": "chat.completion", "usage": usage, "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop", "logprobs": None}]})
+
+            async def events() -> Any:
+                def ev(delta: dict[str, Any], finish: str | None = None) -> str:
+                    obj = {**base, "object": "chat.completion.chunk",
+                           "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+                    return f"data: {json.dumps(obj)}\n\n"
+
+                yield ev({"role": "assistant", "content": ""})
+                chunks = self.chunker(text)
+                for n, piece in enumerate(chunks):
+                    if self.delay_s:
+                        await asyncio.sleep(self.delay_s)
+                    if fail in ("cut", "error_event") and n == len(chunks) // 2:
+                        if fail == "error_event":
+                            yield f"data: {json.dumps({'error': {'message': 'scripted mid-stream failure'}})}\n\n"
+                        return
+                    yield ev({"content": piece})
+                yield ev({}, "stop")
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    yield f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', 'choices': [], 'usage': usage})}\n\n"
+                yield "data: [DONE]\n\n"
+
+            return StreamingResponse(events(), media_type="text/event-stream")
+
+        async def models_route(request: Request) -> Response:
+            return JSONResponse({"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "scripted"}
+                                                            for m in self.models]})
+
+        app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),
+                                Route("/v1/models", models_route, methods=["GET"])])
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                     lifespan="off", timeout_graceful_shutdown=1))
+        self._thread = threading.Thread(target=self._server.run, name="scripted-upstream", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the scripted upstream did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+
+    def __enter__(self) -> ScriptedUpstream:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -29,6 +29,7 @@ class Principal:
     scopes: frozenset[str]
     tenant: str | None
     key_id: str  # a short digest prefix: what logs, metrics and rate limits see
+    policy: str | None = None  # the named policy the proxy applies (None: the host's default)
 
 
 def hash_key(key: str) -> str:
@@ -54,15 +55,15 @@ def parse_env_keys(raw: str) -> list[dict[str, object]]:
 class KeyRing:
     def __init__(self, config: AuthConfig, env: dict[str, str] | None = None) -> None:
         env = dict(os.environ) if env is None else env
-        entries: list[tuple[str, str, frozenset[str], str | None]] = []
+        entries: list[tuple[str, str, frozenset[str], str | None, str | None]] = []
         for k in config.keys:
             digest = k.key_sha256 or hash_key(k.key or "")
-            entries.append((k.name, digest, frozenset(k.scopes), k.tenant))
+            entries.append((k.name, digest, frozenset(k.scopes), k.tenant, k.policy))
         if config.env_keys and env.get(config.env_keys):
             for e in parse_env_keys(env[config.env_keys]):
                 scopes: list[str] = e["scopes"]  # type: ignore[assignment]
                 tenant: str | None = e["tenant"]  # type: ignore[assignment]
-                entries.append((str(e["name"]), hash_key(str(e["key"])), frozenset(scopes), tenant))
+                entries.append((str(e["name"]), hash_key(str(e["key"])), frozenset(scopes), tenant, None))
         self._entries = entries
         self.open_access = config.open_access
 
@@ -81,7 +82,7 @@ class KeyRing:
                 found = entry
         if found is None:
             raise AuthError(401, "invalid_api_key", "the API key is not valid")
-        return Principal(found[0], found[2], found[3], found[1][:12])
+        return Principal(found[0], found[2], found[3], found[1][:12], found[4])
 
     @staticmethod
     def require(principal: Principal, scope: str) -> None:

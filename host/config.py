@@ -21,8 +21,8 @@ from haltguard.kernel.presets import DEFAULT_PRESET, PRESET_NAMES, resolve_halt
 
 __all__ = ["HostConfig", "ConfigFileError", "load_config", "expand_env", "ALL_SCOPES"]
 
-ALL_SCOPES = ("detect", "transform", "rehydrate", "score", "review", "stream", "admin")
-Scope = Literal["detect", "transform", "rehydrate", "score", "review", "stream", "admin"]
+ALL_SCOPES = ("detect", "transform", "rehydrate", "score", "review", "stream", "proxy", "admin")
+Scope = Literal["detect", "transform", "rehydrate", "score", "review", "stream", "proxy", "admin"]
 
 
 class _Strict(BaseModel):
@@ -48,6 +48,8 @@ class ApiKey(_Strict):
     key_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     scopes: list[Scope] = Field(default_factory=lambda: list(ALL_SCOPES))  # type: ignore[arg-type]
     tenant: str | None = None
+    policy: str | None = Field(None, description=(
+        "the named policy the proxy applies to this key's requests (default: detector.default_policy)"))
 
     @model_validator(mode="after")
     def _one_key(self) -> ApiKey:
@@ -158,6 +160,36 @@ class PromptSecurityConfig(_Strict):
     action: Literal["allow", "strip", "block"] | None = None
 
 
+class Upstream(_Strict):
+    """An OpenAI-compatible server the proxy forwards chat completions to (OpenAI, vLLM, Ollama, llama.cpp)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    base_url: str = Field(pattern=r"^https?://", description="the API root, as the openai SDK's base_url: http://host:port/v1")
+    api_key_env: str | None = Field(None, description="environment variable holding the upstream's API key")
+    models: list[str] | None = Field(None, description="models routed here; null: every model no other upstream lists")
+    timeout_s: float = Field(120.0, gt=0, description="the longest wait for the upstream's next byte")
+
+
+class ProxyConfig(_Strict):
+    """``POST /v1/chat/completions`` and ``GET /v1/models``: the OpenAI-compatible guarding proxy.
+
+    ``HALTGUARD_UPSTREAM_URL`` (and ``HALTGUARD_UPSTREAM_API_KEY``) alone add an upstream named
+    ``default`` that takes every model when no upstream is configured here.
+    """
+
+    upstreams: list[Upstream] = Field(default_factory=list)
+    connect_timeout_s: float = Field(5.0, gt=0)
+    max_messages: int = Field(256, ge=1, description="messages per chat request")
+
+    @field_validator("upstreams")
+    @classmethod
+    def _unique_names(cls, v: list[Upstream]) -> list[Upstream]:
+        names = [u.name for u in v]
+        if len(set(names)) != len(names):
+            raise ValueError("upstream names must be unique")
+        return v
+
+
 # a validator's message that names a field below its own: "@sub.field: why" (see _format_errors)
 _SUBFIELD = "@"
 assert PRESET_NAMES == ("strict", "balanced", "chat") and DEFAULT_PRESET == "balanced", "HaltDefaults mirrors the kernel"
@@ -196,6 +228,7 @@ class HostConfig(_Strict):
     redis: RedisConfig = Field(default_factory=RedisConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     halt: HaltDefaults = Field(default_factory=HaltDefaults)
+    proxy: ProxyConfig = Field(default_factory=ProxyConfig)
 
     @field_validator("session")
     @classmethod

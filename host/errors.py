@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from haltguard.host.auth import AuthError
 from haltguard.host.metrics import HostMetrics
 
-__all__ = ["ApiError", "error_body", "error_response", "blocked", "install_error_handlers"]
+__all__ = ["ApiError", "error_body", "error_response", "openai_error_body", "blocked", "install_error_handlers", "OPENAI_PATHS"]
 
 log = logging.getLogger("haltguard.host")
 
@@ -42,8 +42,24 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
+# The OpenAI-compatible routes answer errors in OpenAI's shape too: the same envelope plus
+# ``type`` and ``param``, so the openai SDK raises its usual exception with our message.
+OPENAI_PATHS = ("/v1/chat/completions", "/v1/models")
+_OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                 404: "not_found_error", 409: "conflict_error", 413: "invalid_request_error",
+                 422: "invalid_request_error", 429: "rate_limit_error"}
+
+
+def openai_error_body(status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
+    param = details.get("param") if isinstance(details, dict) else None
+    return {"error": {"message": message, "type": _OPENAI_TYPES.get(status, "api_error"), "param": param, "code": code,
+                      "details": details}}
+
+
 def error_response(status: int, code: str, message: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+                   headers: dict[str, str] | None = None, request: Request | None = None) -> JSONResponse:
+    if request is not None and request.url.path in OPENAI_PATHS:
+        return JSONResponse(openai_error_body(status, code, message, details), status, headers=headers)
     return JSONResponse(error_body(code, message, details), status, headers=headers)
 
 
@@ -56,33 +72,33 @@ def install_error_handlers(app: FastAPI, metrics: HostMetrics) -> None:
     m = metrics
 
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         m.errors.labels(exc.code).inc()
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers, request)
 
     @app.exception_handler(AuthError)
-    async def _auth_error(_: Request, exc: AuthError) -> JSONResponse:
+    async def _auth_error(request: Request, exc: AuthError) -> JSONResponse:
         m.errors.labels(exc.code).inc()
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return error_response(exc.status, exc.code, str(exc), headers=headers)
+        return error_response(exc.status, exc.code, str(exc), headers=headers, request=request)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errs = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errs):
             m.errors.labels("invalid_json").inc()
-            return error_response(400, "invalid_json", "the body is not valid JSON")
+            return error_response(400, "invalid_json", "the body is not valid JSON", request=request)
         details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errs]
         m.errors.labels("invalid_request").inc()
-        return error_response(422, "invalid_request", "the request does not match the schema", details)
+        return error_response(422, "invalid_request", "the request does not match the schema", details, request=request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed",
                 413: "body_too_large"}.get(exc.status_code, "http_error")
         m.errors.labels(code).inc()
         msg = "the body is not valid UTF-8 JSON" if exc.status_code == 400 else str(exc.detail)
-        return error_response(exc.status_code, code, msg)
+        return error_response(exc.status_code, code, msg, request=request)
 
     @app.exception_handler(Exception)
     async def _internal(_: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug

@@ -24,6 +24,11 @@ class HostMetrics:
         self.revocations = Counter("haltguard_revocations_total", "revocations by kind", ["kind"], registry=r)
         self.rate_limited = Counter("haltguard_rate_limited_total", "requests refused by the rate limit", registry=r)
         self.errors = Counter("haltguard_errors_total", "4xx/5xx responses by error code", ["code"], registry=r)
+        self.proxy_requests = Counter("haltguard_proxy_requests_total", "proxied chat completions by upstream and outcome "
+                                      "(ok, halted, blocked, upstream_error)", ["upstream", "outcome"], registry=r)
+        self.proxy_upstream_seconds = Histogram("haltguard_proxy_upstream_seconds", "upstream time to the whole answer "
+                                                "(or to the first streamed event)", ["upstream"],
+                                                buckets=_LATENCY_BUCKETS + (30.0, 60.0), registry=r)
         self.model_loaded = Gauge("haltguard_model_loaded", "1 when the configured model is loaded", ["engine"], registry=r)
 
     def exposition(self) -> bytes:

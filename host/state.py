@@ -27,6 +27,7 @@ from haltguard.host.names import NameService, load_names
 from haltguard.host.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from haltguard.host.revocation import FileRevocation, MemoryRevocation, RedisRevocation
 from haltguard.host.sealing import SealError, SessionSealer, derive_key
+from haltguard.host.upstreams import Upstreams
 from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.errors import FieldError
 from haltguard.kernel.policy import OutputProtectionRule, Policy, PromptSecurityRule
@@ -57,6 +58,10 @@ class HostState:
         self.limiter: Any = None
         self.audit = AuditLog(config.audit.path) if config.audit.path else None
         self.policies = self._load_policies()
+        unknown = sorted({k.policy for k in config.auth.keys if k.policy and k.policy not in self.policies})
+        if unknown:
+            raise ValueError(f"auth.keys name policies that do not exist: {', '.join(unknown)} (known: {', '.join(sorted(self.policies))})")
+        self.upstreams = Upstreams(config.proxy, env)
         self.loaded: LoadedEngine | None = engine
         self.scoring: ScoringService | None = None
         self._names_preloaded = names is not ...
@@ -115,6 +120,7 @@ class HostState:
             await self.scoring.stop()
         if self.names is not None:
             self.names.close()
+        await self.upstreams.aclose()
         if self.redis is not None:
             await self.redis.aclose()
 
