@@ -66,11 +66,15 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [(reason, re.compile(p, re.IGNORECAS
                          r" (?:your|this|that|it|these|those|the (?:request|ticket|message|details|information|issue|"
                          r"case|feedback|conversation|change|note)|an? (?:note|ticket|request|comment|reminder))\b[^0-9]*$"),
     # a promise about what the assistant will do next, not a fact about the product ("I'll email the sheet to ...")
-    ("assistant_action", r"^(?:i'?ll|i will|i'?m going to|let me) (?:send|email|forward|text|share|pass|add|"
-                         r"note|book|schedule|set up|arrange|reserve|create|open|escalate|update)\b[^0-9]*$"),
+    ("assistant_action", r"^(?:i'?ll|i will|i'?m going to|let me) (?:send|email|write|reply|get back|contact|call|"
+                         r"text|share|pass|forward|follow up|reach out|add|note|book|schedule|set up|arrange|reserve|"
+                         r"create|open|escalate|update)\b[^0-9]*$"),
     # the user's own value given back through its placeholder ("Your reference is {{id:1}}.")
     ("user_data", r"^(?:your|the) (?:[a-z-]+ ){0,3}(?:is|are|was|will be|has been|remains) \ue000" + _END),
 ]]
+# "Sure, ..." / "Of course! ...": an acknowledgement in front of the sentence that follows it
+_LEAD = re.compile(r"^(?:sure|of course|certainly|absolutely|okay|ok|alright|great|got it|no problem)[,!.:]?\s+(?=\S)",
+                   re.IGNORECASE)
 _QUESTION = re.compile(r"\?[\s\"')\]*_~]*$")
 _HEADING = re.compile(r"^(?:#{1,6}\s+\S.*|\*\*[^*]+\*\*:?|__[^_]+__:?)$")  # markdown headings, bold labels
 _LABEL = re.compile(r"^[^.!?:]{1,60}:$")  # "Pricing details:" introducing a list
@@ -93,9 +97,10 @@ def no_claim_reason(sentence: str) -> str | None:
     if _DIGIT.search(text):
         return None  # a stated number is always checked
     marked = _LIST_MARK.sub("", PLACEHOLDER.sub("\ue000", sentence)).strip() if "{" in sentence else text
-    for reason, pattern in _RULES:
-        if pattern.match(text) or (marked is not text and pattern.match(marked)):
-            return reason
+    for t, m in ((text, marked), (_LEAD.sub("", text), _LEAD.sub("", marked))):
+        for reason, pattern in _RULES:
+            if pattern.match(t) or (m is not t and pattern.match(m)):
+                return reason
     if _LABEL.match(text) and len(text.split()) <= 5:
         return "formatting"
     return None

@@ -300,7 +300,8 @@ def _synthetic(docs: list[tuple[str, str]], rng: random.Random, win: _Windows,
 
     ``swap_weight``: the weight of modifier swaps among the unsupported kinds (0: the kind is
     not drawn at all, and the pairs are those of the recipe before it existed)."""
-    kinds_all, weights = UNSUPPORTED_KINDS, _UNSUPPORTED_WEIGHTS
+    kinds_all: tuple[str, ...] = UNSUPPORTED_KINDS
+    weights: tuple[float, ...] = _UNSUPPORTED_WEIGHTS
     if swap_weight > 0:
         kinds_all, weights = (*kinds_all, "swap"), (*weights, swap_weight)
     names = sorted({m.group() for _, d in docs for m in _CAP.finditer(d)})

@@ -264,7 +264,8 @@ def train(out_dir: str | Path, *, base: str | Path | None = None,
     base = base_model_dir() if base is None else Path(base)
     tok = AutoTokenizer.from_pretrained(base)
     if pairs is None:
-        train_rows, dev_rows = split_dev(build_pairs(seed=hp["seed"], max_length=hp["max_length"], swap_weight=hp["swap_weight"]), seed=hp["seed"])
+        rows = build_pairs(seed=hp["seed"], max_length=hp["max_length"], swap_weight=hp["swap_weight"])
+        train_rows, dev_rows = split_dev(rows, seed=hp["seed"])
     else:
         train_rows, dev_rows = pairs
     if hp["fm2_pages"]:

@@ -26,7 +26,8 @@ CHAT = {
     "I hope that answers your question.": "offer_help", "I can walk you through it.": "offer_help",
     "Let me look that up for you.": "meta", "I'll email the spec sheet to {{email:2}}.": "assistant_action",
     "I've added a note for {{person:1}}.": "assistant_action",
-    "Sure, I will write to {{email:1}} today.": "assistant_action", "Of course! Happy to help.": "acknowledgement", "Your reference is {{id:1}}.": "user_data",
+    "Sure, I will write to {{email:1}} today.": "assistant_action", "Of course! Happy to help.": "acknowledgement",
+    "Your reference is {{id:1}}.": "user_data",
     "## Pricing": "formatting", "**Summary:**": "formatting", "---": "formatting", "1.": "formatting",
 }
 CLAIMS = [
