@@ -226,6 +226,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from haltguard.bench.host import run as run_host
 
         result = run_host(seconds=args.seconds)
+    elif args.what == "proxy":
+        from haltguard.bench.proxy import run as run_proxy
+
+        result = run_proxy(delay_ms=args.delay_ms)
     elif args.what == "detector":
         from haltguard.bench.detector import run as run_detector
 
@@ -385,11 +389,13 @@ def build_parser() -> argparse.ArgumentParser:
     av.set_defaults(func=_cmd_audit)
 
     b = sub.add_parser("bench", help="benchmarks with side-by-side peers (numbers, not tests)")
-    b.add_argument("what", choices=["kernel", "heuristic", "detector", "nli", "host", "edge"],
+    b.add_argument("what", choices=["kernel", "heuristic", "detector", "nli", "host", "edge", "proxy"],
                    help="kernel: µs/token vs Director-AI and in Pyodide; heuristic: balanced accuracy of the "
                    "model-free scorer; detector: MB/s vs Director-AI and Presidio; nli: ms/pair of the default model; "
                    "host: p50/p99 of transform and review at fixed rates over loopback; edge: the browser bundle "
-                   "in Chromium (boot, kernel, onnxruntime-web ms/pair, mobile profile)")
+                   "in Chromium (boot, kernel, onnxruntime-web ms/pair, mobile profile); proxy: what the OpenAI-compatible "
+                   "proxy adds to a stream (time to first token, per chunk, hold-back) at 1 and 50 concurrent streams")
+    b.add_argument("--delay-ms", type=float, default=20.0, help="proxy: the scripted LLM's milliseconds between chunks")
     b.add_argument("--no-mobile", action="store_true", help="edge: skip the mobile profile")
     b.add_argument("--seconds", type=float, default=10.0, help="host: seconds per rate step")
     b.add_argument("--json", action="store_true", help="one JSON object on one line")

@@ -150,8 +150,11 @@ class AnswerGuard:
         self.policy = policy
         self._names = names
         self._judge = judge
-        self._protect = policy.output_protection.mode != "off"
-        self._cutter = SentenceCutter() if (judge is not None or self._protect) else None
+        mode = policy.output_protection.mode
+        self._protect = mode != "off"
+        # only judging and changing the text (strict) hold sentences back; monitor reads a copy
+        self._cutter = SentenceCutter() if (judge is not None or mode == "strict") else None
+        self._watch = SentenceCutter() if (self._cutter is None and mode == "monitor") else None
         self._restore = StreamingRehydrator(session, revoked)
         self.halt: dict[str, Any] | None = None
         self.warnings: list[dict[str, Any]] = []
@@ -165,12 +168,18 @@ class AnswerGuard:
         if self.halted or not chunk:
             return ""
         if self._cutter is None:
+            if self._watch is not None:
+                for piece in self._watch.feed(chunk):
+                    await self._protected(piece)
             return self._restore.feed(chunk)
         return await self._sentences(self._cutter.feed(chunk))
 
     async def finish(self) -> str:
         if self.halted:
             return ""
+        if self._watch is not None:
+            for piece in self._watch.finish():
+                await self._protected(piece)
         out = await self._sentences(self._cutter.finish()) if self._cutter is not None else ""
         if not self.halted and self._judge is not None:
             out += self._restore.feed(self._frames(await self._judge.end()))

@@ -80,10 +80,15 @@ def test_output_protection_redacts_what_the_model_wrote_itself_and_block_halts()
     assert "".join(out) == "" and g.halted and g.halt["reason"] == "output_blocked" and g.halt["types"] == ["phone"]
 
 
-def test_without_grounding_or_protection_text_passes_as_it_comes():
+def test_without_grounding_or_strict_protection_text_passes_as_it_comes():
     off = Policy.from_dict({"output_protection": {"mode": "off"}})
     out, g = asyncio.run(_run(["Mail {{em", "ail:1}} now"], judged=False, policy=off))
     assert out == ["Mail ", "jane.roe@example.com now", ""] and not g.halted
+    # monitor only reports: the text is not held back, the findings come from whole sentences
+    chunks = ["Call +1 415 5", "55 0100 now. Mail {{em", "ail:1}}."]
+    out, g = asyncio.run(_run(chunks, judged=False, policy=Policy()))
+    assert out == ["Call +1 415 5", "55 0100 now. Mail ", "jane.roe@example.com.", ""]
+    assert g.verdict()["output_protection"] == {"action": "report", "types": ["phone"]}
 
 
 def test_sentence_cutter_pieces_join_to_the_text_and_a_long_run_is_cut():
