@@ -118,8 +118,9 @@ def run(delay_ms: float = 20.0, concurrency: tuple[int, ...] = (1, 50)) -> dict[
                         plain["ttft_added_ms_p50"] = round(plain["ttft_ms_p50"] - direct["ttft_ms_p50"], 1)
                 for name, res in (("direct", direct), ("proxy", plain), ("proxy, grounded", judged)):
                     out["cases"].append({"path": name, **res})
-    g50 = next((c for c in out["cases"] if c["path"] == "proxy, grounded" and c["streams"] == max(concurrency)), {})
-    g1 = next((c for c in out["cases"] if c["path"] == "proxy, grounded" and c["streams"] == 1), {})
+    none: dict[str, Any] = {}
+    g50 = next((c for c in out["cases"] if c["path"] == "proxy, grounded" and c["streams"] == max(concurrency)), none)
+    g1 = next((c for c in out["cases"] if c["path"] == "proxy, grounded" and c["streams"] == 1), none)
     out["goals"] = {
         "holdback_ms_at_1_stream": {"goal": 20.0, "measured": g1.get("holdback_ms_p50"),
                                     "met": g1.get("holdback_ms_p50") is not None and g1["holdback_ms_p50"] <= 20.0},
