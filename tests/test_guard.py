@@ -104,3 +104,22 @@ def test_names_are_pseudonymised_with_the_name_model_and_skipped_without_it():
     assert Guard(model="heuristic", names=False).transform(text).safe_text == "Hi, I'm Jane Roe from Berlin. Mail {{email:1}}"
     only = Guard(model="heuristic", policy={"detector_mode": "regex"})
     assert [f["type"] for f in only.detect(text)["findings"]] == ["email"]
+
+
+def test_guard_reads_a_real_openai_sdk_stream(guard):
+    import openai
+
+    from haltguard.testing import ScriptedUpstream
+
+    with ScriptedUpstream(ANSWER) as up:
+        async def frames():
+            client = openai.AsyncOpenAI(base_url=up.url, api_key="unused", max_retries=0)
+            stream = await client.chat.completions.create(model="scripted-1", stream=True,
+                                                          messages=[{"role": "user", "content": "Tell me about the tower."}])
+            return [f async for f in guard.astream(stream, context=CONTEXT)]
+
+        got = run_coroutine(frames())
+    want = list(guard.stream([ANSWER], context=CONTEXT))
+    released = "".join(f["text"] for f in got if f["type"] == "release")
+    assert released == "".join(f["text"] for f in want if f["type"] == "release")
+    assert [f["type"] for f in got if f["type"] in ("halt", "done")] == ["halt", "done"]
