@@ -72,6 +72,7 @@ class Entity:
     start: int
     end: int
     score: float
+    source: str = "ner"  # what found it: the name model ("ner") or the place list ("places")
 
 
 class NerEncoder:
@@ -188,6 +189,6 @@ def merge_findings(text: str, regex: Sequence[Finding], entities: Sequence[Entit
     for e in names:
         if any(f.start < e.end and e.start < f.end for f in out):
             continue
-        out.append(Finding(e.type, e.start, e.end, text[e.start:e.end], e.score, "ner", None))
+        out.append(Finding(e.type, e.start, e.end, text[e.start:e.end], e.score, e.source, None))
     out.sort(key=lambda f: f.start)
     return out

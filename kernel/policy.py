@@ -16,6 +16,7 @@ from haltguard.kernel.detector import Detector, Finding, Registry, default_regis
 from haltguard.kernel.errors import FieldError
 from haltguard.kernel.ner import ENTITY_TYPES as NAME_TYPES
 from haltguard.kernel.ner import Entity, merge_findings
+from haltguard.kernel.places import with_places
 from haltguard.kernel.recognizers import Recognizer, RecognizerError
 
 __all__ = ["PolicyError", "EntityRule", "PromptSecurityRule", "OutputProtectionRule", "Policy", "ACTIONS", "RESTORE_MODES"]
@@ -135,14 +136,17 @@ class Policy:
         ``names`` (entities of this text), merged by ``kernel.ner.merge_findings``.
 
         ``names=None`` means no name model ran: mode ``both`` then finds what the recognizers
-        find, and mode ``ner`` refuses (it would find nothing and say nothing).
+        find, and mode ``ner`` refuses (it would find nothing and say nothing). With the model,
+        the kernel's place list (``kernel.places``) adds the well-known places it missed.
         """
         if self.detector_mode == "ner" and names is None:
             raise PolicyError("detector_mode", "is 'ner' but no name model ran (install one, or use 'regex' or 'both')")
         regex = [] if self.detector_mode == "ner" else self.detector().detect(text)
-        if self.detector_mode == "regex" or not names:
+        if self.detector_mode == "regex" or names is None:
             return regex
-        return merge_findings(text, regex, names, self.enabled_names)
+        if self.enabled_names is None or "location" in self.enabled_names:
+            names = with_places(text, list(names))  # the well-known places the model missed
+        return merge_findings(text, regex, names, self.enabled_names) if names else regex
 
     def rule_for(self, entity_type: str) -> EntityRule:
         return self.entities.get(entity_type, self.default_action)
