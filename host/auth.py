@@ -12,7 +12,7 @@ import hmac
 import os
 from dataclasses import dataclass
 
-from haltguard.host.config import ALL_SCOPES, AuthConfig
+from haltguard.host.config import ALL_SCOPES, DEFAULT_SCOPES, MIN_KEY_LENGTH, AuthConfig
 
 __all__ = ["Principal", "KeyRing", "AuthError", "hash_key", "parse_env_keys"]
 
@@ -37,16 +37,23 @@ def hash_key(key: str) -> str:
 
 
 def parse_env_keys(raw: str) -> list[dict[str, object]]:
-    """``name:key[:scope+scope[:tenant]]`` entries separated by commas."""
+    """``name:key[:scope+scope[:tenant]]`` entries separated by commas.
+
+    A key that names no scopes gets ``DEFAULT_SCOPES`` (no admin, no metrics). Errors name the
+    entry by position and name, never by its text: an entry without a colon may be a bare key.
+    """
     out: list[dict[str, object]] = []
-    for item in filter(None, (p.strip() for p in raw.split(","))):
+    for n, item in enumerate(filter(None, (p.strip() for p in raw.split(","))), 1):
         parts = item.split(":")
         if len(parts) < 2 or not parts[0] or not parts[1]:
-            raise ValueError(f"API key entry {parts[0]!r}: expected name:key[:scopes[:tenant]]")
-        scopes = parts[2].split("+") if len(parts) > 2 and parts[2] else list(ALL_SCOPES)
+            raise ValueError(f"API key entry #{n}: expected name:key[:scopes[:tenant]]")
+        where = f"API key entry #{n} ({parts[0]!r})"
+        if len(parts[1]) < MIN_KEY_LENGTH:
+            raise ValueError(f"{where}: the key must be at least {MIN_KEY_LENGTH} characters")
+        scopes = parts[2].split("+") if len(parts) > 2 and parts[2] else list(DEFAULT_SCOPES)
         bad = [s for s in scopes if s not in ALL_SCOPES]
         if bad:
-            raise ValueError(f"API key entry {parts[0]!r}: unknown scopes {bad}")
+            raise ValueError(f"{where}: unknown scopes {bad} (known: {', '.join(ALL_SCOPES)})")
         out.append({"name": parts[0], "key": parts[1], "scopes": scopes,
                     "tenant": parts[3] if len(parts) > 3 and parts[3] else None})
     return out

@@ -19,10 +19,13 @@ from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.errors import FieldError
 from haltguard.kernel.presets import DEFAULT_PRESET, PRESET_NAMES, resolve_halt
 
-__all__ = ["HostConfig", "ConfigFileError", "load_config", "expand_env", "ALL_SCOPES"]
+__all__ = ["HostConfig", "ConfigFileError", "load_config", "expand_env", "ALL_SCOPES", "DEFAULT_SCOPES", "MIN_KEY_LENGTH"]
 
-ALL_SCOPES = ("detect", "transform", "rehydrate", "score", "review", "stream", "proxy", "admin")
-Scope = Literal["detect", "transform", "rehydrate", "score", "review", "stream", "proxy", "admin"]
+ALL_SCOPES = ("detect", "transform", "rehydrate", "score", "review", "stream", "proxy", "metrics", "admin")
+Scope = Literal["detect", "transform", "rehydrate", "score", "review", "stream", "proxy", "metrics", "admin"]
+# what a key that names no scopes gets: every data route, never revocation (admin) or metrics
+DEFAULT_SCOPES = tuple(s for s in ALL_SCOPES if s not in ("admin", "metrics"))
+MIN_KEY_LENGTH = 16
 
 
 class _Strict(BaseModel):
@@ -46,7 +49,7 @@ class ApiKey(_Strict):
     name: str
     key: str | None = Field(None, description="the raw key (use ${ENV}); hashed at load, never kept")
     key_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
-    scopes: list[Scope] = Field(default_factory=lambda: list(ALL_SCOPES))  # type: ignore[arg-type]
+    scopes: list[Scope] = Field(default_factory=lambda: list(DEFAULT_SCOPES))  # type: ignore[arg-type]
     tenant: str | None = None
     policy: str | None = Field(None, description=(
         "the named policy the proxy applies to this key's requests (default: detector.default_policy)"))
@@ -55,15 +58,17 @@ class ApiKey(_Strict):
     def _one_key(self) -> ApiKey:
         if (self.key is None) == (self.key_sha256 is None):
             raise ValueError("give exactly one of key or key_sha256")
-        if self.key is not None and len(self.key) < 16:
-            raise ValueError("key must be at least 16 characters")
+        if self.key is not None and len(self.key) < MIN_KEY_LENGTH:
+            raise ValueError(f"key must be at least {MIN_KEY_LENGTH} characters")
         return self
 
 
 class AuthConfig(_Strict):
     open_access: bool = Field(False, description="no key needed at all; only when set explicitly")
     keys: list[ApiKey] = Field(default_factory=list)
-    env_keys: str | None = Field("HALTGUARD_API_KEYS", description="env var with name:key[:scope+scope[:tenant]],… entries")
+    env_keys: str | None = Field("HALTGUARD_API_KEYS", description=(
+        "env var with name:key[:scope+scope[:tenant]],… entries; without scopes a key gets every data scope, "
+        "not admin or metrics"))
 
 
 class SessionKey(_Strict):

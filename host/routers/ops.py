@@ -18,7 +18,7 @@ from haltguard.host.state import HostState
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/v1/health", response_model=S.Health)
+@router.api_route("/v1/health", methods=["GET", "HEAD"], response_model=S.Health)
 async def health() -> dict[str, Any]:
     """Liveness: the process answers."""
     return {"status": "ok"}
@@ -50,7 +50,7 @@ async def ready(state: HostState = Depends(get_state)) -> Any:
 
 
 @router.get("/v1/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-async def metrics(principal: Principal = scoped("admin"), state: HostState = Depends(get_state)) -> Response:
+async def metrics(principal: Principal = scoped("metrics"), state: HostState = Depends(get_state)) -> Response:
     """Prometheus exposition."""
     return Response(state.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 

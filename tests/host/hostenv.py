@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from haltguard.host.config import ALL_SCOPES
+
 ADMIN_KEY = "admin-key-0123456789abcdef"
 READER_KEY = "detect-only-key-0123456789"
 TENANT_KEY = "tenant-b-key-0123456789abc"
@@ -11,7 +13,7 @@ SECRET_A = "A" * 40
 def base_config(tmp_path, **over):
     cfg = {
         "auth": {"keys": [
-            {"name": "admin", "key": ADMIN_KEY},
+            {"name": "admin", "key": ADMIN_KEY, "scopes": list(ALL_SCOPES)},
             {"name": "reader", "key": READER_KEY, "scopes": ["detect"]},
             {"name": "tenant-b", "key": TENANT_KEY, "tenant": "b"},
         ]},

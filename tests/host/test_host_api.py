@@ -154,7 +154,7 @@ ROUTES = [("POST", "/v1/detect", {"text": "x"}, "detect"), ("POST", "/v1/transfo
           ("POST", "/v1/review", {"response": "x", "facts": ["y"]}, "review"),
           ("POST", "/v1/sessions/revoke", {"session_id": "s_x"}, "admin"),
           ("POST", "/v1/batch", {"items": [{"op": "score", "body": {"pairs": [{"premise": "a", "hypothesis": "b"}]}}]}, "score"),
-          ("GET", "/v1/metrics", None, "admin")]
+          ("GET", "/v1/metrics", None, "metrics")]
 
 
 @pytest.mark.parametrize("method, path, body, scope", ROUTES, ids=[r[1] for r in ROUTES])
@@ -254,3 +254,14 @@ def test_metrics_and_audit(client, host):
     log = (host.tmp / "audit.jsonl").read_text()
     assert log and "john.doe" not in log and "1234567" not in log and "4111" not in log
     assert verify(host.tmp / "audit.jsonl")["ok"]
+
+
+def test_health_answers_head_and_metrics_need_their_own_scope(client, host):
+    assert client.head("/v1/health").status_code == 200
+    import httpx
+
+    # tenant-b's key names no scopes: every data route, but neither metrics nor revocation
+    r = httpx.get(host.url + "/v1/metrics", headers=auth(TENANT_KEY))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "missing_scope"
+    r = httpx.post(host.url + "/v1/sessions/revoke", json={"session_id": "s_x"}, headers=auth(TENANT_KEY))
+    assert r.status_code == 403

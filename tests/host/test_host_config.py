@@ -47,3 +47,20 @@ def test_bad_yaml_and_missing_file(tmp_path):
 def test_duplicate_key_ids_rejected():
     with pytest.raises(Exception, match="unique"):
         HostConfig.model_validate({"session": {"keys": [{"kid": "a", "secret": "x" * 32}, {"kid": "a", "secret": "y" * 32}]}})
+
+
+def test_env_keys_without_scopes_get_no_admin_and_errors_never_echo_a_key():
+    from haltguard.host.auth import KeyRing, parse_env_keys
+    from haltguard.host.config import ALL_SCOPES, AuthConfig
+
+    (e,) = parse_env_keys("app:0123456789abcdefXYZ")
+    assert "admin" not in e["scopes"] and "metrics" not in e["scopes"] and "proxy" in e["scopes"]
+    (e,) = parse_env_keys("ops:0123456789abcdefXYZ:admin+metrics:t1")
+    assert e["scopes"] == ["admin", "metrics"] and e["tenant"] == "t1"
+    secret = "s3cr3t-bare-key-without-a-name"
+    for raw in (secret, f"me:{secret[:5]}", f"me:{secret}:nope"):
+        with pytest.raises(ValueError) as exc:
+            parse_env_keys(raw)
+        assert secret not in str(exc.value) and secret[:5] not in str(exc.value)
+    ring = KeyRing(AuthConfig(keys=[{"name": "cfg", "key": "k" * 20}]), env={})
+    assert ring.authenticate("k" * 20).scopes == frozenset(s for s in ALL_SCOPES if s not in ("admin", "metrics"))
