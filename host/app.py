@@ -18,7 +18,7 @@ from haltguard.host.config import HostConfig
 from haltguard.host.demo import mount_demo
 from haltguard.host.engines import LoadedEngine
 from haltguard.host.errors import install_error_handlers
-from haltguard.host.middleware import BodyLimitMiddleware, MetricsMiddleware
+from haltguard.host.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
 from haltguard.host.names import NameService
 from haltguard.host.routers import ops, pii, proxy, scoring, sessions, stream
 from haltguard.host.state import HostState
@@ -52,6 +52,7 @@ def create_app(config: HostConfig | None = None, *, env: dict[str, str] | None =
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.server.max_body_bytes,
                        on_refuse=lambda: state.metrics.errors.labels("body_too_large").inc())
+    app.add_middleware(RequestIdMiddleware)  # outermost: refusals carry the id too
     for r in (ops, pii, scoring, sessions, stream, proxy):
         app.include_router(r.router)
     if config.server.demo:

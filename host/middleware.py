@@ -8,7 +8,9 @@ passes the limit (or, if the response already started, the connection is dropped
 from __future__ import annotations
 
 import json
+import re
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +18,10 @@ from starlette.exceptions import HTTPException
 
 from haltguard.host.errors import error_body
 
-__all__ = ["BodyLimitMiddleware", "MetricsMiddleware", "HeadersMiddleware"]
+__all__ = ["BodyLimitMiddleware", "MetricsMiddleware", "HeadersMiddleware", "RequestIdMiddleware", "REQUEST_ID"]
+
+REQUEST_ID = "x-request-id"
+_REQUEST_ID_OK = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class _TooLarge(HTTPException):
@@ -117,6 +122,30 @@ class HeadersMiddleware:
         async def add(msg: Any) -> None:
             if msg["type"] == "http.response.start":
                 msg = {**msg, "headers": list(msg.get("headers", [])) + self.raw}
+            await send(msg)
+
+        await self.app(scope, receive, add)
+
+
+class RequestIdMiddleware:
+    """Every HTTP answer carries ``X-Request-ID``: the caller's (when it is a plain token of at most
+    128 characters) or a new one, so a client, a load balancer and the host's logs can name the
+    same request. The id is in ``scope["state"]["request_id"]`` for the app."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = next((v for k, v in scope.get("headers", ()) if k == REQUEST_ID.encode()), None)
+        rid = given if given is not None and _REQUEST_ID_OK.match(given) else uuid.uuid4().hex.encode()
+        scope.setdefault("state", {})["request_id"] = rid.decode()
+
+        async def add(msg: Any) -> None:
+            if msg["type"] == "http.response.start":
+                msg = {**msg, "headers": [*(h for h in msg.get("headers", []) if h[0] != REQUEST_ID.encode()),
+                                          (REQUEST_ID.encode(), rid)]}
             await send(msg)
 
         await self.app(scope, receive, add)

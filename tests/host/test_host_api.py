@@ -265,3 +265,12 @@ def test_health_answers_head_and_metrics_need_their_own_scope(client, host):
     assert r.status_code == 403 and r.json()["error"]["code"] == "missing_scope"
     r = httpx.post(host.url + "/v1/sessions/revoke", json={"session_id": "s_x"}, headers=auth(TENANT_KEY))
     assert r.status_code == 403
+
+
+def test_every_answer_carries_a_request_id(client):
+    r = client.get("/v1/health")
+    rid = r.headers["x-request-id"]
+    assert len(rid) == 32 and client.get("/v1/health").headers["x-request-id"] != rid
+    assert client.get("/v1/health", headers={"X-Request-ID": "lb-42.a"}).headers["x-request-id"] == "lb-42.a"
+    r = client.post("/v1/detect", json={"text": "x"}, headers={"X-Request-ID": "bad id with spaces"})
+    assert r.status_code == 401 and len(r.headers["x-request-id"]) == 32  # refusals too; a bad id is replaced
