@@ -148,6 +148,9 @@ class NamesConfig(_Strict):
 class PolicyConfig(_Strict):
     policies_dir: str | None = Field(None, description="*.json or *.yaml policies, by file stem")
     default_policy: str | None = None
+    allow_client_regex: bool = Field(False, description=(
+        "accept custom_recognizers in a request's inline policy (client-written regexes run on the host's "
+        "event loop: one with catastrophic backtracking stalls it); operator policy files may always have them"))
     names: NamesConfig = Field(default_factory=NamesConfig)
 
 

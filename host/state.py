@@ -168,6 +168,9 @@ class HostState:
             if p is None:
                 raise ApiError(400, "unknown_policy", f"no policy named {ref!r}", {"known": sorted(self.policies)})
             return p, ref
+        if ref.get("custom_recognizers") and not self.config.detector.allow_client_regex:
+            raise ApiError(422, "client_regex_refused", "this host does not run regexes sent in a request's policy "
+                           "(detector.allow_client_regex is false); name a policy the operator configured")
         try:
             return self._apply_overrides(Policy.from_dict(ref)), "inline"
         except FieldError as exc:

@@ -48,3 +48,15 @@ def test_bad_policy_file_stops_start_up(tmp_path):
     cfg = load_config(data={"detector": {"policies_dir": str(pol)}, "scorer": {"engine": "heuristic"}})
     with pytest.raises(ValueError, match="broken.yaml"):
         create_app(cfg)
+
+
+def test_client_regexes_are_refused_unless_the_operator_allows_them(client, tmp_path):
+    evil = {"custom_recognizers": [{"type": "evil", "patterns": ["(a+)+$"]}]}
+    r = client.post("/v1/detect", json={"text": "a" * 30 + "!", "policy": evil}, headers=auth())
+    assert r.status_code == 422 and r.json()["error"]["code"] == "client_regex_refused"
+    ok = {"custom_recognizers": [{"type": "ticket", "patterns": [r"TCK-\d{5}"], "score": 0.8}]}
+    cfg = load_config(data={"auth": {"keys": [{"name": "a", "key": ADMIN_KEY}]}, "scorer": {"engine": "heuristic"},
+                            "server": {"demo": False}, "detector": {"allow_client_regex": True}})
+    with TestClient(create_app(cfg)) as c:
+        r = c.post("/v1/detect", json={"text": "see TCK-12345", "policy": ok}, headers=auth())
+        assert r.status_code == 200 and [f["type"] for f in r.json()["findings"]] == ["ticket"]
