@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from haltguard.host.auth import AuthError
@@ -99,6 +100,15 @@ def install_error_handlers(app: FastAPI, metrics: HostMetrics) -> None:
         m.errors.labels(code).inc()
         msg = "the body is not valid UTF-8 JSON" if exc.status_code == 400 else str(exc.detail)
         return error_response(exc.status_code, code, msg, request=request)
+
+    @app.exception_handler(RedisError)
+    async def _redis(request: Request, exc: RedisError) -> JSONResponse:
+        # Redis holds revocations, rate limits and stored sessions: without it the host cannot
+        # decide safely, so it refuses (503, retry later) instead of failing open or with a 500
+        log.warning("redis unavailable: %s", type(exc).__name__)
+        m.errors.labels("dependency_unavailable").inc()
+        return error_response(503, "dependency_unavailable", "a store this host depends on (Redis) is unavailable; retry later",
+                              headers={"Retry-After": "1"}, request=request)
 
     @app.exception_handler(Exception)
     async def _internal(_: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug

@@ -70,3 +70,20 @@ def test_redis_bucket_is_atomic_under_concurrency(redis_server):
         for c in clients:
             await c.aclose()
     run(go())
+
+
+def test_a_redis_outage_is_a_503_not_a_500(tmp_path):
+    import httpx
+
+    from haltguard.testing import HostProcess, RedisServer
+    from hostenv import auth, base_config
+
+    with RedisServer() as r:
+        cfg = base_config(tmp_path, redis={"url": r.url}, revocation={"backend": "redis"}, rate_limit={"backend": "redis"})
+        with HostProcess(cfg) as h:
+            ok = httpx.post(h.url + "/v1/transform", json={"input": "mail a@b.co"}, headers=auth())
+            assert ok.status_code == 200
+            r.stop()
+            down = httpx.post(h.url + "/v1/transform", json={"input": "mail a@b.co"}, headers=auth(), timeout=30)
+            assert down.status_code == 503 and down.json()["error"]["code"] == "dependency_unavailable"
+            assert down.headers["retry-after"] == "1"
