@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from redis.exceptions import RedisError
 
 from haltguard.host.audit import text_digest
 from haltguard.host.auth import AuthError, KeyRing
@@ -17,6 +18,18 @@ from haltguard.kernel.presets import resolve_halt
 from haltguard.kernel.windows import premise_chunk_spans
 
 router = APIRouter()
+
+
+def _encodable(msg: dict[str, Any]) -> bool:
+    """Whether every string the stream uses can be written back as UTF-8 (JSON allows lone surrogates)."""
+    for key in ("context", "text"):
+        v = msg.get(key)
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 @router.websocket("/v1/stream")
@@ -55,16 +68,23 @@ async def stream(ws: WebSocket) -> None:
 
     try:
         while True:
-            raw = await ws.receive_text()
+            event = await ws.receive()
+            if event["type"] == "websocket.disconnect":
+                return
+            raw = event.get("text")
+            if raw is None:
+                return await fail("binary_frame", "send JSON in text frames")
             received += len(raw)
             if received > max_chars * 2:
                 return await fail("stream_too_long", f"more than {max_chars * 2} characters received")
             try:
                 msg = json.loads(raw)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
                 msg = None
             if not isinstance(msg, dict):
                 return await fail("invalid_json", "every message must be a JSON object")
+            if not _encodable(msg):
+                return await fail("invalid_text", "texts must be valid Unicode (no lone surrogates)")
             kind = msg.get("type")
             if kind == "start":
                 if driver is not None:
@@ -109,3 +129,6 @@ async def stream(ws: WebSocket) -> None:
                 return await fail("unknown_message", f"unknown message type {kind!r}")
     except WebSocketDisconnect:
         return
+    except RedisError:  # a store is down: the stream cannot be guarded safely, so it ends (retry later)
+        state.metrics.errors.labels("dependency_unavailable").inc()
+        await ws.close(code=1013, reason="dependency_unavailable")

@@ -202,12 +202,18 @@ def test_stream_halts_before_the_wrong_sentence(host):
 
 def test_stream_protocol_errors(host):
     ws_url = host.url.replace("http", "ws") + "/v1/stream"
-    for msg, code in (({"type": "chunk", "text": "x"}, "not_started"), ({"type": "start"}, "no_context"),
-                      ({"type": "start", "context": "c", "halt": {"hard_limit": 7}}, "invalid_halt_config"),
-                      ({"type": "bogus"}, "unknown_message")):
-        with connect(ws_url, additional_headers=auth()) as ws:
-            ws.send(json.dumps(msg))
+    for msg, code in ((json.dumps({"type": "chunk", "text": "x"}), "not_started"), (json.dumps({"type": "start"}), "no_context"),
+                      (json.dumps({"type": "start", "context": "c", "halt": {"hard_limit": 7}}), "invalid_halt_config"),
+                      (json.dumps({"type": "bogus"}), "unknown_message"),
+                      # what crashed the handler before: a binary frame, JSON nested past the parser, a lone surrogate
+                      (b"\x00\x01binary", "binary_frame"), ("[" * 100_000 + "]" * 100_000, "invalid_json"),
+                      ('{"type": "start", "context": "c", "text": "bad \\ud800 text"}', "invalid_text")):
+        with connect(ws_url, additional_headers=auth(), max_size=None) as ws:
+            ws.send(msg)
             assert json.loads(ws.recv(timeout=10))["code"] == code
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+            assert closed.value.rcvd.code == 4400
 
 
 def test_revocation_session_and_value(client, host):
