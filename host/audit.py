@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -22,6 +23,7 @@ from typing import Any
 __all__ = ["AuditLog", "verify", "GENESIS", "record_hash", "text_digest"]
 
 GENESIS = "0" * 64
+log = logging.getLogger("haltguard.host")
 
 
 def text_digest(text: str) -> str:
@@ -51,9 +53,25 @@ class AuditLog:
             return GENESIS, 0
         back = min(size, 65536)
         fh.seek(size - back)
-        tail = fh.read(back).decode("utf-8", "replace").rstrip("\n").rsplit("\n", 1)[-1]
-        last = json.loads(tail)
+        tail = fh.read(back)
+        if not tail.endswith(b"\n"):
+            return self._recover_torn(fh, size, tail)
+        last = json.loads(tail.decode("utf-8", "replace").rstrip("\n").rsplit("\n", 1)[-1])
         return last["hash"], int(last["seq"])
+
+    def _recover_torn(self, fh: Any, size: int, tail: bytes) -> tuple[str, int]:
+        """A last line without its newline is a record whose write never finished (a crash, a full
+        disk). It is moved to ``<log>.torn`` (kept, not deleted) and the log cut back to its last
+        whole record, so the chain goes on from there and every later write succeeds."""
+        cut = size - len(tail) + tail.rfind(b"\n") + 1 if b"\n" in tail else size - len(tail)
+        fh.seek(cut)
+        fragment = fh.read()
+        with open(f"{self.path}.torn", "ab") as side:
+            side.write(fragment + b"\n")
+        fh.truncate(cut)
+        log.warning("audit log %s: an unfinished last record (%d bytes) moved to %s.torn", self.path, len(fragment), self.path)
+        self._known_size = -1
+        return self._read_head(fh) if cut else (GENESIS, 0)
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
         with self._lock, self.path.open("ab+") as fh:

@@ -51,3 +51,22 @@ def test_concurrent_writers_keep_one_chain(tmp_path):
     r = verify(p)
     assert r["ok"], r["problems"][:3]
     assert r["records"] == 600
+
+
+def test_an_unfinished_last_record_is_set_aside_and_the_chain_goes_on(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    for i in range(3):
+        log.write("detect", n=i)
+    with path.open("ab") as fh:  # a crash half-way through a write
+        fh.write(b'{"seq":4,"ts":1.0,"event":"det')
+    fresh = AuditLog(path)  # another process, or this one after a restart
+    rec = fresh.write("detect", n=4)
+    assert rec["seq"] == 4
+    report = verify(path)
+    assert report["ok"] and report["records"] == 4
+    assert (tmp_path / "audit.jsonl.torn").read_bytes() == b'{"seq":4,"ts":1.0,"event":"det\n'
+    with path.open("ab") as fh:  # a torn first record
+        fh.truncate(0)
+        fh.write(b'{"seq":1')
+    assert AuditLog(path).write("x")["seq"] == 1 and verify(path)["ok"]
