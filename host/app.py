@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from types import EllipsisType
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from haltguard.host import schemas as S
 from haltguard.host.config import HostConfig
@@ -52,6 +53,11 @@ def create_app(config: HostConfig | None = None, *, env: dict[str, str] | None =
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.server.max_body_bytes,
                        on_refuse=lambda: state.metrics.errors.labels("body_too_large").inc())
+    if config.server.cors_origins:  # an allow-list, never "*": keys travel in headers
+        app.add_middleware(CORSMiddleware, allow_origins=config.server.cors_origins, allow_methods=["GET", "HEAD", "POST"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Session-State",
+                                          "X-Haltguard-Session", "X-Request-ID"],
+                           expose_headers=["X-Request-ID", "X-Haltguard-Session", "Retry-After"], max_age=600)
     app.add_middleware(RequestIdMiddleware)  # outermost: refusals carry the id too
     for r in (ops, pii, scoring, sessions, stream, proxy):
         app.include_router(r.router)

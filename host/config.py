@@ -41,6 +41,9 @@ class ServerConfig(_Strict):
     max_batch_items: int = Field(64, ge=1, description="items per /v1/batch request")
     max_review_pairs: int = Field(4096, ge=1, description="claims x evidence windows one /v1/review may score")
     demo: bool = Field(True, description="serve the browser bundle and demo page at /")
+    cors_origins: list[str] = Field(default_factory=list, description=(
+        "origins whose pages may call the API from the browser (exact, e.g. https://app.example.com); "
+        "empty: none besides the host's own"))
     bundle_dir: str | None = Field(None, description=(
         "built wasm bundle; default: HALTGUARD_BUNDLE, else build/wasm-bundle in a checkout, else the user cache"))
 

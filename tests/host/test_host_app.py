@@ -68,3 +68,21 @@ def test_a_context_with_more_windows_than_the_review_cap_is_refused():
         ws.send_json({"type": "start", "context": context})
         err = ws.receive_json()
     assert err["type"] == "error" and err["code"] == "context_too_large"
+
+
+def test_cors_allows_the_listed_origins_only():
+    cfg = load_config(data={**HEURISTIC, "auth": {"open_access": True},
+                            "server": {"demo": False, "cors_origins": ["https://app.example.com"]}})
+    with TestClient(create_app(cfg)) as c:
+        pre = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+        ok = c.options("/v1/detect", headers={"Origin": "https://app.example.com", **pre})
+        assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "https://app.example.com"
+        bad = c.options("/v1/detect", headers={"Origin": "https://evil.example.net", **pre})
+        assert "access-control-allow-origin" not in bad.headers
+        r = c.post("/v1/detect", json={"text": "x"}, headers={"Origin": "https://app.example.com"})
+        assert r.headers["access-control-allow-origin"] == "https://app.example.com"
+        assert "x-request-id" in r.headers["access-control-expose-headers"].lower()
+    cfg = load_config(data={**HEURISTIC, "auth": {"open_access": True}, "server": {"demo": False}})
+    with TestClient(create_app(cfg)) as c:  # no list: no CORS headers at all
+        r = c.post("/v1/detect", json={"text": "x"}, headers={"Origin": "https://app.example.com"})
+        assert "access-control-allow-origin" not in r.headers
