@@ -16,6 +16,7 @@ import codecs
 import re
 import unicodedata
 from typing import Any
+from urllib.parse import unquote_plus
 
 __all__ = ["Rule", "RuleHit", "Verdict", "scan_prompt", "apply_prompt_action", "RULES", "normalize"]
 
@@ -61,6 +62,22 @@ class Verdict:
                 "hits": [h.to_dict() for h in self.hits]}
 
 
+# Cyrillic/Greek letters that look like Latin ones
+_HOMOGLYPHS = str.maketrans({
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "һ": "h",
+    "ԁ": "d", "ɡ": "g", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
+    "Т": "T", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S", "α": "a", "ο": "o", "ρ": "p", "ν": "v", "ι": "i", "Α": "A",
+    "Β": "B", "Ε": "E", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Χ": "X",
+    "Υ": "Y", "Ζ": "Z",
+    # small capitals ("ɪɢɴᴏʀᴇ ᴀʟʟ"), which NFKC leaves alone
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k",
+    "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ǫ": "q", "ʀ": "r", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v",
+    "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
+})
+# Russian, written as the text reads after homoglyph folding (Cyrillic о/а/е/р/с... become Latin)
+_RU_IGNORE_RAW = (r"(?:игнорируй|игнорируйте|забудь|забудьте|проигнорируй)\s+(?:все\s+)?(?:предыдущие\s+|прежние\s+)?"
+                  r"(?:инструкции|указания|правила|команды)")
+_RU_IGNORE = _RU_IGNORE_RAW.translate(_HOMOGLYPHS)
 _ANY = r"(?:all|any|every|the|your|my|these|those|previous|prior|above|earlier|preceding|former|initial|original|system|other)"
 _INSTR = r"(?:instructions?|rules?|directions?|directives?|prompts?|guidelines?|guidance|context|commands?|orders?|constraints?|restrictions?|programming|settings|policies|policy|text|messages?|tasks?)"
 _DE_ANY = r"(?:alle[ns]?|die|deine|ihre|vorherigen?|bisherigen?|obigen?|vorigen?|früheren?|ursprünglichen?|anderen?|meine)"
@@ -76,7 +93,18 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:ignora|olvida|olvide)\s+(?:todas?\s+)?(?:las|tus|sus)\s+instrucciones\b",
         r"\b(?:ignora|dimentica)\s+(?:tutte\s+)?(?:le)\s+istruzioni\b",
         r"\bzaboravi\s+sve\b",
-    ], "tells the model to drop the instructions it was given", ("ignor", "disregard", "forget", "skip", "overrid", "bypass", "drop", "abandon", "neglect", "overlook", "vergiss", "vergessen", "missacht", "überg", "übersp", "oubli", "olvid", "dimentica", "zaboravi")),
+        r"\b(?:ignore|ignora|esque[cç]a|desconsidere)\s+(?:todas\s+)?(?:as|suas|tuas)\s+(?:\w+\s+)?instru[cç][oõ]es\b",
+        r"\b(?:negeer|vergeet)\s+(?:alle\s+)?(?:de\s+|je\s+|uw\s+)?(?:vorige\s+|eerdere\s+)?(?:instructies|opdrachten|regels)\b",
+        r"\b(?:zignoruj|zapomnij|pomi[nń])\s+(?:wszystkie\s+)?(?:poprzednie\s+|wcze[sś]niejsze\s+)?(?:instrukcje|polecenia|zasady)\b",
+        r"\b(?:ignorera|gl[oö]m)\s+(?:alla\s+)?(?:tidigare\s+)?(?:instruktioner|regler)\b",
+        r"\b(?:önceki\s+)?(?:tüm\s+)?talimatlar[ıi]\s+(?:yok\s+say|unut|görmezden\s+gel)",
+        _RU_IGNORE,
+        r"(?:忽略|无视|忘记|忘掉)(?:之前|以上|前面|上面|所有|全部|先前)?的?(?:所有|全部)?(?:指令|指示|说明|提示|规则)",
+        r"(?:以前|前|上記|これまで)の(?:すべての|全ての)?(?:指示|命令|ルール)を(?:すべて|全て)?(?:無視|忘れ)",
+        r"(?:이전|위의|모든)\s*(?:지시|명령|지침)(?:을|를|사항을)?\s*(?:모두\s*)?(?:무시|잊어)",
+    ], "tells the model to drop the instructions it was given", ("ignor", "disregard", "forget", "skip", "overrid", "bypass", "drop", "abandon", "neglect", "overlook", "vergiss", "vergessen", "missacht", "überg", "übersp", "oubli", "olvid", "dimentica", "zaboravi", "esque", "desconsider", "negeer", "vergeet", "zignoruj",
+       "zapomnij", "pomi", "ignorera", "glöm", "glom", "talimat", "игн".translate(_HOMOGLYPHS), "забуд".translate(_HOMOGLYPHS),
+       "忽略", "无视", "忘记", "忘掉", "無視", "忘れ", "무시", "잊어")),
     Rule("override.new_instructions", "instruction_override", 0.5, [
         r"\b(?:new|updated|real|actual|true)\s+(?:instructions?|rules|task|prompt)\s*[:\-]",
         r"\bfrom\s+now\s+on\b", r"\bab\s+(?:jetzt|sofort|nun)\b", r"\binstead\b.{0,40}\b(?:say|write|respond|answer|output)\b",
@@ -126,19 +154,15 @@ RULES: tuple[Rule, ...] = (
     ], "tries to move data out through links, images or requests", ("](http", "http", "www.", "@", "curl", "wget", "fetch")),
 )
 
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\U000e0000-\U000e007f]")
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u034f\u180e\U000e0000-\U000e007f]")
+# blank "letters" that render as a space (Hangul fillers, the braille blank): read as spaces
+_FILLERS = re.compile("[\u115f\u1160\u3164\uffa0\u2800]")
 _TAGS = re.compile("[\U000e0000-\U000e007f]")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
-# Cyrillic/Greek letters that look like Latin ones
-_HOMOGLYPHS = str.maketrans({
-    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "һ": "h",
-    "ԁ": "d", "ɡ": "g", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
-    "Т": "T", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S", "α": "a", "ο": "o", "ρ": "p", "ν": "v", "ι": "i", "Α": "A",
-    "Β": "B", "Ε": "E", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Χ": "X",
-    "Υ": "Y", "Ζ": "Z",
-})
 _MIXED_SCRIPT = re.compile(r"\b(?=\w*[a-zA-Z])(?=\w*[\u0370-\u03ff\u0400-\u04ff])\w{3,}\b")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,4096}={0,2}(?![A-Za-z0-9+/=])")
+_B32 = re.compile(r"(?<![A-Za-z0-9=])[A-Z2-7]{24,4096}={0,6}(?![A-Za-z0-9=])")
+_URLENC = re.compile(r"(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9._~+-]){12,}")
 _HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[\s:]?){16,2048}(?![0-9A-Fa-f])")
 
 
@@ -148,8 +172,8 @@ def normalize(text: str) -> str:
     Lengths may change, so rule spans are reported against the original text only when
     normalisation left it unchanged; otherwise spans refer to the normalised text.
     """
-    t = unicodedata.normalize("NFKC", text)
-    t = _INVISIBLE.sub("", t)
+    t = unicodedata.normalize("NFKC", _FILLERS.sub(" ", text))
+    t = _FILLERS.sub(" ", _INVISIBLE.sub("", t))
     return t.translate(_HOMOGLYPHS)
 
 
@@ -171,6 +195,23 @@ def _decoded_payloads(text: str) -> list[tuple[str, int, int, str]]:
             continue
         if len(raw) >= 12 and _printable_ratio(raw) > 0.9:
             out.append(("base64", m.start(), m.end(), raw.decode("latin-1")))
+    for m in _B32.finditer(text):
+        s = m.group()
+        if s.isalpha() and len(set(s)) < 12:
+            continue  # a shouted word, not a code
+        try:
+            raw = base64.b32decode(s + "=" * (-len(s.rstrip("=")) % 8 if "=" not in s else 0))
+        except (binascii.Error, ValueError):
+            continue
+        if len(raw) >= 12 and _printable_ratio(raw) > 0.9:
+            out.append(("base32", m.start(), m.end(), raw.decode("latin-1")))
+    for m in _URLENC.finditer(text):
+        s = m.group()
+        if s.count("%") < 3:
+            continue
+        decoded = unquote_plus(s)
+        if decoded != s:
+            out.append(("url", m.start(), m.end(), decoded))
     for m in _HEX.finditer(text):
         s = re.sub(r"[\s:]", "", m.group())
         try:
@@ -202,14 +243,16 @@ def scan_prompt(text: str, threshold: float = 0.5) -> Verdict:
     hits = _rule_hits(norm)
     if _TAGS.search(text) is not None:
         hits.append(RuleHit("smuggling.tag_chars", "smuggling", 0.9, 0, 0, "unicode tag characters (removed by normalisation)"))
-    elif _INVISIBLE.search(text) is not None:
+    elif _INVISIBLE.search(text) is not None or _FILLERS.search(text) is not None:
         w = 0.6 if _BIDI.search(text) else 0.4
         hits.append(RuleHit("smuggling.invisible", "smuggling", w, 0, 0, "invisible/bidi characters (removed by normalisation)"))
-    m = _MIXED_SCRIPT.search(unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)))
+    m = _MIXED_SCRIPT.search(unicodedata.normalize("NFKC", _FILLERS.sub(" ", _INVISIBLE.sub("", text))))
     if m is not None:
         hits.append(RuleHit("smuggling.homoglyph", "smuggling", 0.4, m.start(), m.end(), m.group()[:60]))
     for kind, a, b, decoded in _decoded_payloads(norm):
         inner = _rule_hits(decoded)
+        if not inner and kind == "url":
+            continue  # percent-escapes are everyday URLs: only what they hide counts
         w = 0.9 if inner else 0.35
         hits.append(RuleHit(f"encoded.{kind}", "encoded_payload", w, a, b, decoded[:120]))
     rot = codecs.encode(norm, "rot13")
