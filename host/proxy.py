@@ -7,16 +7,18 @@ client sends back, in every turn.
 
 Back: each choice's answer runs through one :class:`AnswerGuard`, chunk by chunk as the
 upstream streams it or as one chunk when it does not (the same steps, so both give the same
-text): cut into whole sentences, output protection on each (raw personal data the model
-wrote itself), and — when the request brings grounding — each sentence judged like
-``/v1/stream`` judges it, as the model wrote it (placeholders are neutral words to the judge;
-the grounding gets the session's placeholders too), released only once it passed; then the
-placeholders are put back (never a partial one). A halt ends the answer there; nothing of the
-withheld sentence is released.
+text): output protection on whole sentences (raw personal data the model wrote itself:
+strict mode holds each sentence until it is checked, monitor mode reads a copy on the side),
+and — when the request brings grounding — each sentence judged like ``/v1/stream`` judges it,
+as the model wrote it (placeholders are neutral words to the judge; the grounding gets the
+session's placeholders too), released only once it passed; then the placeholders are put
+back (never a partial one). A halt ends the answer there; nothing of the withheld sentence
+is released.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -141,8 +143,8 @@ class AnswerGuard:
     """One answer (one choice) on its way back to the client; see the module doc.
 
     ``feed`` and ``finish`` return the text the client may see now. ``verdict`` says
-    afterwards what happened: halted (why, the withheld sentence, its evidence), warnings,
-    output protection, placeholders restored.
+    afterwards what happened (after ``settle``): halted (why, the withheld sentence, its
+    evidence), warnings, output protection, placeholders restored.
     """
 
     def __init__(self, session: Session, policy: Policy, names: NamesFn, *, judge: ClaimStream | None = None,
@@ -151,10 +153,14 @@ class AnswerGuard:
         self._names = names
         self._judge = judge
         mode = policy.output_protection.mode
-        self._protect = mode != "off"
-        # only judging and changing the text (strict) hold sentences back; monitor reads a copy
-        self._cutter = SentenceCutter() if (judge is not None or mode == "strict") else None
-        self._watch = SentenceCutter() if (self._cutter is None and mode == "monitor") else None
+        # strict protection changes the text, so it runs before a sentence goes on; monitor only
+        # reports, so it reads whole sentences on the side and never holds the answer back
+        self._protect = mode == "strict"
+        # only strict protection needs whole sentences before anything goes on; the judge cuts its
+        # own (and sees the next sentence begin, which is when it knows the last one ended)
+        self._cutter = SentenceCutter() if self._protect else None
+        self._watch = SentenceCutter() if mode == "monitor" else None
+        self._reports: list[asyncio.Task[str]] = []
         self._restore = StreamingRehydrator(session, revoked)
         self.halt: dict[str, Any] | None = None
         self.warnings: list[dict[str, Any]] = []
@@ -164,22 +170,29 @@ class AnswerGuard:
     def halted(self) -> bool:
         return self.halt is not None
 
+    def _monitor(self, pieces: list[str]) -> None:
+        self._reports += [asyncio.ensure_future(self._protected(p)) for p in pieces]
+
+    async def settle(self) -> None:
+        """Wait for the side reports (monitor-mode protection) so ``verdict`` has them all."""
+        if self._watch is not None:
+            self._monitor(self._watch.finish())
+        if self._reports:
+            await asyncio.gather(*self._reports)
+            self._reports = []
+
     async def feed(self, chunk: str) -> str:
         if self.halted or not chunk:
             return ""
+        if self._watch is not None:
+            self._monitor(self._watch.feed(chunk))
         if self._cutter is None:
-            if self._watch is not None:
-                for piece in self._watch.feed(chunk):
-                    await self._protected(piece)
-            return self._restore.feed(chunk)
+            return self._restore.feed(self._frames(await self._judge.feed(chunk)) if self._judge is not None else chunk)
         return await self._sentences(self._cutter.feed(chunk))
 
     async def finish(self) -> str:
         if self.halted:
             return ""
-        if self._watch is not None:
-            for piece in self._watch.finish():
-                await self._protected(piece)
         out = await self._sentences(self._cutter.finish()) if self._cutter is not None else ""
         if not self.halted and self._judge is not None:
             out += self._restore.feed(self._frames(await self._judge.end()))

@@ -179,6 +179,7 @@ async def chat_completions(request: Request, principal: Principal = scoped("prox
             g = answers.guard()
             if isinstance(msg, dict) and isinstance(msg.get("content"), str):
                 msg["content"] = await g.feed(msg["content"]) + await g.finish()
+                await g.settle()
                 if g.halted:
                     choice["finish_reason"] = "content_filter"
             choice.pop("logprobs", None)  # per-token text would show what was withheld or restored
@@ -246,6 +247,7 @@ async def chat_completions(request: Request, principal: Principal = scoped("prox
                     if g.halted or finish:
                         done.add(i)
                         outcome = "halted" if g.halted else outcome
+                        await g.settle()
                         yield closing(i, g, finish)
                 if guards and done >= set(guards) and all(guards[i].halted for i in done):
                     break  # every answer halted: stop reading (and paying for) the upstream
@@ -255,6 +257,7 @@ async def chat_completions(request: Request, principal: Principal = scoped("prox
                     if tail:
                         yield chunk(i, {"content": tail})
                     outcome = "halted" if g.halted else outcome
+                    await g.settle()
                     yield closing(i, g, "stop")
         except UpstreamError as exc:
             outcome = "upstream_error"

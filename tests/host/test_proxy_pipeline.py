@@ -40,6 +40,7 @@ async def _run(chunks: list[str], judged: bool = True, policy: Policy | None = N
     g = _guard(judged, policy)
     out = [await g.feed(c) for c in chunks]
     out.append(await g.finish())
+    await g.settle()
     return out, g
 
 
