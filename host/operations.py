@@ -6,8 +6,9 @@ request. Scoring goes through the kernel's one scoring path (``ScoringService``)
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -24,8 +25,23 @@ from haltguard.kernel.pseudonymize import BlockedInput, BlockedOutput, Session, 
 from haltguard.kernel.scoring import TooMuchWork, review_summary
 from haltguard.kernel.sentences import sentence_spans
 
-__all__ = ["op_detect", "op_transform", "op_rehydrate", "op_score", "op_review", "OPS", "check_text",
+T = TypeVar("T")
+
+__all__ = ["off_loop", "OFF_LOOP_CHARS", "op_detect", "op_transform", "op_rehydrate", "op_score", "op_review", "OPS", "check_text",
            "need_scoring", "open_for_rehydrate", "review"]
+
+
+# Texts at least this long are detected in a worker thread: a 200k-character text takes about
+# a second of regex work, which on the event loop would stall every other request (health
+# checks included). Short ones stay inline, where a thread hop would cost more than the work.
+OFF_LOOP_CHARS = 20_000
+
+
+async def off_loop(text: str, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``, in a worker thread when ``text`` is long (see ``OFF_LOOP_CHARS``)."""
+    if len(text) < OFF_LOOP_CHARS:
+        return fn(*args)
+    return await asyncio.to_thread(fn, *args)
 
 
 def check_text(state: HostState, text: str, field: str) -> None:
@@ -54,7 +70,7 @@ async def names_for(state: HostState, policy: Policy, text: str) -> list[Entity]
 async def op_detect(state: HostState, principal: Principal, req: S.DetectRequest) -> dict[str, Any]:
     check_text(state, req.text, "text")
     policy, name = state.policy(req.policy)
-    out = detect_json(req.text, policy, await names_for(state, policy, req.text))
+    out = await off_loop(req.text, detect_json, req.text, policy, await names_for(state, policy, req.text))
     for f in out["findings"]:
         state.metrics.entities.labels(f["type"]).inc()
     state.metrics.prompt_verdicts.labels("flagged" if out["prompt_security"]["flagged"] else "clean").inc()
@@ -75,7 +91,7 @@ async def op_transform(state: HostState, principal: Principal, req: S.TransformR
     policy, name = state.policy(req.policy)
     names = await names_for(state, policy, req.input)
     try:
-        out = transform_json(req.input, policy, prior, names)
+        out = await off_loop(req.input, transform_json, req.input, policy, prior, names)
     except BlockedInput as exc:
         types = sorted({f.type for f in exc.findings})
         state.audit_write("transform", principal, policy=name, decision="blocked_entities", types=types)
@@ -115,7 +131,7 @@ async def op_rehydrate(state: HostState, principal: Principal, req: S.RehydrateR
     output, protection = req.output, None
     if policy.output_protection.mode != "off":
         try:
-            pr = protect_output(output, policy, await names_for(state, policy, output))
+            pr = await off_loop(output, protect_output, output, policy, await names_for(state, policy, output))
         except BlockedOutput as exc:
             raise blocked("output_blocked", "the output contains personal data the model produced itself",
                           types=sorted({f.type for f in exc.findings})) from None

@@ -23,6 +23,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from haltguard.host.operations import off_loop
 from haltguard.kernel.driver import ClaimStream
 from haltguard.kernel.guard import transform_json
 from haltguard.kernel.ner import Entity
@@ -73,7 +74,7 @@ async def pseudonymise_messages(messages: list[dict[str, Any]], policy: Policy, 
         for holder, key in _texts(msg):
             text = holder[key]
             try:
-                res = transform_json(text, rule, mapping, await names(rule, text))
+                res = await off_loop(text, transform_json, text, rule, mapping, await names(rule, text))
             except BlockedInput as exc:
                 raise PromptRefused("input_blocked", f"messages[{i}] contains entities the policy blocks",
                                     {"message_index": i, "types": sorted({f.type for f in exc.findings})}) from None

@@ -280,3 +280,23 @@ def test_every_answer_carries_a_request_id(client):
     assert client.get("/v1/health", headers={"X-Request-ID": "lb-42.a"}).headers["x-request-id"] == "lb-42.a"
     r = client.post("/v1/detect", json={"text": "x"}, headers={"X-Request-ID": "bad id with spaces"})
     assert r.status_code == 401 and len(r.headers["x-request-id"]) == 32  # refusals too; a bad id is replaced
+
+
+def test_long_detections_do_not_stall_the_event_loop(host):
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = {"text": ("Mail a.b@example.com or call +49 30 1234567 about order 4471. " * 3300)[:199_000],
+            "policy": {"detector_mode": "regex"}}
+    with ThreadPoolExecutor(3) as pool, httpx.Client(timeout=120) as c:
+        t0 = time.perf_counter()
+        assert c.post(host.url + "/v1/detect", json=body, headers=auth()).status_code == 200
+        one = time.perf_counter() - t0  # the regex work of one long text
+        jobs = [pool.submit(c.post, host.url + "/v1/detect", json=body, headers=auth()) for _ in range(3)]
+        time.sleep(one / 4)  # the three are running now
+        t0 = time.perf_counter()
+        assert c.get(host.url + "/v1/health").status_code == 200
+        health = time.perf_counter() - t0
+        assert all(j.result().status_code == 200 for j in jobs)
+    # on the event loop, health would wait for at least one whole detection
+    assert health < one / 2, (health, one)
