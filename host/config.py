@@ -105,6 +105,9 @@ class RateLimitConfig(_Strict):
     backend: Literal["memory", "redis"] = "memory"
     rate: float = Field(50.0, gt=0, description="tokens per second per key")
     burst: int = Field(100, ge=1)
+    pair_cost: float = Field(1 / 16, ge=0, description=(
+        "tokens per model pair a request may score, charged up front on its worst case (pairs or sentences x "
+        "evidence windows per claim), besides the 1 every request costs; and per judged sentence of a stream"))
 
 
 class ScorerConfig(_Strict):

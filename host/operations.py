@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from haltguard.host import schemas as S
 from haltguard.host.audit import text_digest
 from haltguard.host.auth import Principal
+from haltguard.host.deps import charge
 from haltguard.host.engines import ScoringService
 from haltguard.host.errors import ApiError, blocked
 from haltguard.host.state import HostState
@@ -42,6 +43,21 @@ async def off_loop(text: str, fn: Callable[..., T], *args: Any) -> T:
     if len(text) < OFF_LOOP_CHARS:
         return fn(*args)
     return await asyncio.to_thread(fn, *args)
+
+
+async def charge_pairs(state: HostState, principal: Principal, pairs: int) -> None:
+    """Charge the model work a request may do (``rate_limit.pair_cost`` per pair) to its key.
+
+    Work that could never fit the key's burst is refused outright (413), not told to retry.
+    """
+    rl = state.config.rate_limit
+    cost = pairs * rl.pair_cost
+    if state.limiter is None or cost <= 0:
+        return
+    if cost > rl.burst:
+        raise ApiError(413, "too_much_work", f"this request may score {pairs} model pairs ({cost:g} rate tokens), "
+                       f"more than the key's burst of {rl.burst}: split it")
+    await charge(state, state.limiter, principal, cost)
 
 
 def check_text(state: HostState, text: str, field: str) -> None:
@@ -151,6 +167,7 @@ async def op_score(state: HostState, principal: Principal, req: S.ScoreRequest) 
         check_text(state, p.premise, "premise")
         check_text(state, p.hypothesis, "hypothesis")
     scoring = need_scoring(state)
+    await charge_pairs(state, principal, len(req.pairs) * scoring.documents.point.max_windows)
     scores = await scoring.score_documents([(p.premise, p.hypothesis) for p in req.pairs])
     thr = scoring.engine.threshold
     state.audit_write("score", principal, pairs=len(scores))
@@ -179,7 +196,9 @@ async def op_review(state: HostState, principal: Principal, req: S.ReviewRequest
     for i, p in enumerate(premises):
         check_text(state, p, f"facts[{i}]")
     check_text(state, req.response, "response")
-    out = await review(need_scoring(state), req.response, premises, state.config.server.max_review_pairs)
+    scoring = need_scoring(state)
+    await charge_pairs(state, principal, len(sentence_spans(req.response)) * scoring.documents.point.max_windows)
+    out = await review(scoring, req.response, premises, state.config.server.max_review_pairs)
     state.audit_write("review", principal, text=text_digest(req.response), approved=out["approved"],
                       coherence=round(out["coherence"], 4), claims=len(out["claims"]))
     return out

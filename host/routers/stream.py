@@ -53,14 +53,28 @@ async def stream(ws: WebSocket) -> None:
             return
     await ws.accept()
     driver: ClaimStream | None = None
+    driver_windows = 0
     max_chars = state.config.server.max_text_chars
     received = 0
 
-    async def send(frames: list[dict[str, Any]]) -> None:
+    pair_cost = state.config.rate_limit.pair_cost
+
+    async def send(frames: list[dict[str, Any]]) -> bool:
+        """Send the frames; False when the judging they cost went past the key's rate limit (closed)."""
         for f in frames:
             if f["type"] == "halt":
                 state.metrics.halts.labels(f["reason"]).inc()
             await ws.send_json(f)
+        judged = sum(1 for f in frames if f["type"] == "score" and f["value"] is not None)
+        if judged and state.limiter is not None and pair_cost > 0 and driver is not None:
+            cost = judged * driver_windows * pair_cost
+            allowed, _ = await state.limiter.take(principal.key_id, cost)
+            if not allowed:  # each judged sentence is model work: a stream cannot outrun its key's budget
+                state.metrics.rate_limited.inc()
+                await ws.send_json({"type": "error", "code": "rate_limited", "message": "rate limit exceeded"})
+                await ws.close(code=4429, reason="rate_limited")
+                return False
+        return True
 
     async def fail(code: str, message: str) -> None:
         await ws.send_json({"type": "error", "code": code, "message": message})
@@ -102,12 +116,15 @@ async def stream(ws: WebSocket) -> None:
                 except (FieldError, TypeError, ValueError) as exc:
                     return await fail("invalid_halt_config", str(exc))
                 driver = ClaimStream(scoring.documents.claim_judge(scoring.score_pairs), context, halt)
+                driver_windows = scoring.documents.point.max_windows
                 await ws.send_json({"type": "started", "config": halt.to_dict(), "model": scoring.engine.model_id})
                 text = msg.get("text")
                 if isinstance(text, str):  # the host streams a whole answer itself
                     for tok in word_tokens(text):
-                        await send(await driver.feed(tok))
-                    await send(await driver.end())
+                        if not await send(await driver.feed(tok)):
+                            return
+                    if not await send(await driver.end()):
+                        return
                     state.audit_write("stream", principal, text=text_digest(text), halted=driver.kernel.halted)
                     await ws.close()
                     return
@@ -117,11 +134,13 @@ async def stream(ws: WebSocket) -> None:
                 text = msg.get("text")
                 if not isinstance(text, str):
                     return await fail("invalid_chunk", "chunk needs a text string")
-                await send(await driver.feed(text))
+                if not await send(await driver.feed(text)):
+                    return
             elif kind == "end":
                 if driver is None:
                     return await fail("not_started", "send a start message first")
-                await send(await driver.end())
+                if not await send(await driver.end()):
+                    return
                 state.audit_write("stream", principal, halted=driver.kernel.halted)
                 await ws.close()
                 return

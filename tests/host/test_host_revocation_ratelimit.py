@@ -87,3 +87,33 @@ def test_a_redis_outage_is_a_503_not_a_500(tmp_path):
             down = httpx.post(h.url + "/v1/transform", json={"input": "mail a@b.co"}, headers=auth(), timeout=30)
             assert down.status_code == 503 and down.json()["error"]["code"] == "dependency_unavailable"
             assert down.headers["retry-after"] == "1"
+
+
+def test_model_work_is_charged_per_pair_and_per_judged_sentence():
+    from fastapi.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    from haltguard.host.app import create_app
+    from haltguard.host.config import load_config
+    from hostenv import auth
+
+    cfg = load_config(data={"auth": {"open_access": False, "keys": [{"name": "a", "key": "k" * 20}]},
+                            "scorer": {"engine": "heuristic"}, "server": {"demo": False},
+                            "rate_limit": {"rate": 0.001, "burst": 10, "pair_cost": 1.0}})
+    h = auth("k" * 20)
+    with TestClient(create_app(cfg)) as c:  # the heuristic judges 4 evidence windows per claim at most
+        pairs = [{"premise": "The sky is blue.", "hypothesis": "The sky is blue."}]
+        r = c.post("/v1/score", json={"pairs": pairs * 3}, headers=h)  # 1 + 12 tokens: never fits a burst of 10
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too_much_work"
+        assert c.post("/v1/score", json={"pairs": pairs * 2}, headers=h).status_code == 200  # 1 + 8
+        assert c.post("/v1/score", json={"pairs": pairs}, headers=h).status_code == 429  # 1 + 4, ~0 left
+    with TestClient(create_app(cfg)) as c:
+        text = "The sky is blue. Grass is green. Snow is white. Coal is black."
+        with c.websocket_connect("/v1/stream", headers=h) as ws:
+            ws.send_json({"type": "start", "context": text, "text": text})
+            frames = []
+            with pytest.raises(WebSocketDisconnect) as closed:
+                while True:
+                    frames.append(ws.receive_json())
+        assert closed.value.code == 4429 and frames[-1]["code"] == "rate_limited"
+        assert sum(1 for f in frames if f["type"] == "score") == 3  # 1 + 4 + 4 fit; the third sentence overdraws and ends the stream
