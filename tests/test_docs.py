@@ -22,8 +22,31 @@ def test_the_readme_stays_a_user_guide():
     assert max(len(p.split()) for p in "\n".join(lines).split("\n\n")) < 200  # no lab-notebook paragraphs
 
 
+DOC_KEY = "some-long-secret-key"
+DOC_HOST = "http://127.0.0.1:8000"
+
+
+@pytest.fixture(scope="module")
+def doc_proxy():
+    """For the examples that talk to a running host's proxy: a host and a scripted LLM behind it."""
+    import re as _re
+
+    from haltguard.testing import HostProcess, ScriptedUpstream
+
+    def answer(body):
+        ph = _re.findall(r"\{\{[^}]+\}\}", body["messages"][-1]["content"])
+        return f"I will write to {ph[0] if ph else 'you'}. The Eiffel Tower was completed in 1889."
+
+    with ScriptedUpstream(answer) as up, HostProcess({"server": {"demo": False}},
+                                                     env={"HALTGUARD_API_KEYS": f"me:{DOC_KEY}",
+                                                          "HALTGUARD_UPSTREAM_URL": up.url}) as h:
+        yield h.url
+
+
 @pytest.mark.parametrize("page, index, code", BLOCKS, ids=[f"{p.name}#{i}" for p, i, _ in BLOCKS])
-def test_python_example_runs(page, index, code, tmp_path):
+def test_python_example_runs(page, index, code, tmp_path, request):
+    if DOC_HOST + "/v1" in code:  # a proxy example: run it against a real host and a scripted LLM
+        code = code.replace(DOC_HOST, request.getfixturevalue("doc_proxy"))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, f"{page.name} example {index}:\n{code}\n{proc.stderr[-2000:]}"
     # each print(...) with a trailing comment promises that output ("..." stands for anything)
