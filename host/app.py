@@ -52,7 +52,8 @@ def create_app(config: HostConfig | None = None, *, env: dict[str, str] | None =
     install_error_handlers(app, state.metrics)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.server.max_body_bytes,
-                       on_refuse=lambda: state.metrics.errors.labels("body_too_large").inc())
+                       on_refuse=lambda: state.metrics.errors.labels("body_too_large").inc(),
+                       streamed=("/v1/rehydrate/stream",))
     if config.server.cors_origins:  # an allow-list, never "*": keys travel in headers
         app.add_middleware(CORSMiddleware, allow_origins=config.server.cors_origins, allow_methods=["GET", "HEAD", "POST"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Session-State",

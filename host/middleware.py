@@ -32,8 +32,12 @@ class _TooLarge(HTTPException):
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: Any, max_bytes: int, on_refuse: Callable[[], None] | None = None) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    """``streamed``: paths whose body is a stream the route reads and limits itself (it can still
+    answer with an error event once its response has begun; this middleware could only cut it)."""
+
+    def __init__(self, app: Any, max_bytes: int, on_refuse: Callable[[], None] | None = None,
+                 streamed: tuple[str, ...] = ()) -> None:
+        self.app, self.max_bytes, self.streamed = app, max_bytes, streamed
         self.on_refuse = on_refuse or (lambda: None)
 
     async def _refuse(self, send: Any) -> None:
@@ -45,7 +49,7 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.streamed:
             return await self.app(scope, receive, send)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import json
 from collections.abc import AsyncIterator
@@ -39,6 +40,24 @@ class DuplexStreamingResponse(StreamingResponse):
             raise ClientDisconnect() from None
 
 
+async def _linger(body: AsyncIterator[bytes], most: int, seconds: float = 2.0) -> None:
+    """Read (and drop) a little more of a body the route stopped using, then let the connection close.
+
+    Closing a socket that still has unread input makes the kernel reset it, and a client that is
+    still uploading may then lose the last events it was sent (the error that says why). A bounded
+    read lets them arrive first; the body is never drained beyond ``most`` bytes or ``seconds``.
+    """
+    read = 0
+    deadline = asyncio.get_running_loop().time() + seconds
+    try:
+        async for raw in body:
+            read += len(raw)
+            if read > most or asyncio.get_running_loop().time() > deadline:
+                return
+    except Exception:  # noqa: BLE001 - the client went away: nothing left to protect
+        return
+
+
 @router.post("/v1/detect", response_model=S.DetectResponse)
 async def detect(req: S.DetectRequest, principal: Principal = scoped("detect"),
                  state: HostState = Depends(get_state)) -> dict[str, Any]:
@@ -70,15 +89,23 @@ async def rehydrate_stream(request: Request, principal: Principal = scoped("rehy
     placeholder; the last event (``event: done``) carries the counts.
     """
     session_state = request.headers.get("x-session-state")
-    if not session_state:
-        raise ApiError(400, "missing_session_state", "send the session in the X-Session-State header")
+    if not session_state:  # the body is never read: close instead of draining it
+        raise ApiError(400, "missing_session_state", "send the session in the X-Session-State header",
+                       headers={"Connection": "close"})
     sess, session, revoked = await open_for_rehydrate(state, principal, session_state)
     r = StreamingRehydrator(session, revoked)
 
     async def events() -> AsyncIterator[str]:
         decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        limit, seen = state.config.server.max_body_bytes, 0
+        body = request.stream()
         try:
-            async for raw in request.stream():
+            async for raw in body:
+                seen += len(raw)
+                if seen > limit:  # a stream that outgrows the limit ends with an error event, not a cut
+                    yield f"event: error\ndata: {json.dumps({'code': 'stream_too_long', 'message': f'more than {limit} bytes'})}\n\n"
+                    await _linger(body, limit)
+                    return
                 text = r.feed(decoder.decode(raw))
                 if text:
                     yield f"data: {json.dumps({'text': text})}\n\n"
@@ -92,4 +119,6 @@ async def rehydrate_stream(request: Request, principal: Principal = scoped("rehy
         state.audit_write("rehydrate_stream", principal, session=text_digest(sess.session_id),
                           restored=r.restored, deleted=r.deleted)
 
-    return DuplexStreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+    # the connection closes after the stream: a body cut off at the limit is never drained
+    return DuplexStreamingResponse(events(), media_type="text/event-stream",
+                                   headers={"Cache-Control": "no-store", "Connection": "close"})
