@@ -101,7 +101,7 @@ async def op_transform(state: HostState, principal: Principal, req: S.TransformR
     session_id, prior = None, None
     if req.session_state:
         sess = await state.open(req.session_state, tenant)
-        if await state.revocation.session_revoked(sess.session_id):
+        if await state.session_revoked(tenant, sess.session_id):
             raise ApiError(403, "session_revoked", "this session was revoked")
         session_id, prior = sess.session_id, sess.mapping
     policy, name = state.policy(req.policy)
@@ -128,15 +128,16 @@ async def op_transform(state: HostState, principal: Principal, req: S.TransformR
 
 
 async def open_for_rehydrate(state: HostState, principal: Principal, session_state: str) -> tuple[Any, Session, Any]:
-    sess = await state.open(session_state, state.tenant_of(principal))
-    if await state.revocation.session_revoked(sess.session_id):
+    tenant = state.tenant_of(principal)
+    sess = await state.open(session_state, tenant)
+    if await state.session_revoked(tenant, sess.session_id):
         state.audit_write("rehydrate", principal, session=text_digest(sess.session_id), decision="session_revoked")
         raise ApiError(403, "session_revoked", "this session was revoked; it can no longer be rehydrated")
     try:
         session = Session.from_dict(sess.mapping)
     except ValueError as exc:
         raise ApiError(400, "session_malformed", str(exc)) from None
-    gone = await state.revocation.revoked_values(e["value"] for e in session.entries.values())
+    gone = await state.revoked_values(tenant, (e["value"] for e in session.entries.values()))
     return sess, session, (lambda _t, v: v in gone) if gone else None
 
 

@@ -152,7 +152,9 @@ class ReviewResponse(BaseModel):
 class RevokeRequest(_In):
     session_id: str | None = Field(None, max_length=200)
     session_state: str | None = Field(None, max_length=2_000_000)
-    value: Text | None = Field(None, max_length=10_000, description="an entity value: rehydrates as [DELETED] everywhere")
+    value: Text | None = Field(None, max_length=10_000, description="an entity value: rehydrates as [DELETED] in the tenant")
+    tenant: str | None = Field(None, max_length=200, description=(
+        "the tenant to revoke in (keys not bound to a tenant only; default: session.default_tenant)"))
 
 
 class RevokeResponse(BaseModel):

@@ -201,6 +201,27 @@ class HostState:
             raise ApiError(status, exc.code, str(exc)) from None
         return sess
 
+    # --- revocation, per tenant ------------------------------------------------------------
+    # A revocation belongs to one tenant: the store keeps digests of "tenant / id" and "tenant /
+    # value", so a tenant's admin can neither revoke another tenant's session nor delete a value
+    # everywhere, and a value revoked for one tenant still rehydrates for the others.
+    @staticmethod
+    def _scoped(tenant: str, item: str) -> str:
+        return f"{tenant}\x1f{item}"
+
+    async def revoke_session(self, tenant: str, session_id: str) -> None:
+        await self.revocation.revoke_session(self._scoped(tenant, session_id))
+
+    async def revoke_value(self, tenant: str, value: str) -> None:
+        await self.revocation.revoke_value(self._scoped(tenant, value))
+
+    async def session_revoked(self, tenant: str, session_id: str) -> bool:
+        return bool(await self.revocation.session_revoked(self._scoped(tenant, session_id)))
+
+    async def revoked_values(self, tenant: str, values: Any) -> set[str]:
+        scoped = {self._scoped(tenant, v): v for v in values}
+        return {scoped[h] for h in await self.revocation.revoked_values(scoped)}
+
     def tenant_of(self, principal: Principal) -> str:
         return principal.tenant or self.config.session.default_tenant
 

@@ -90,8 +90,9 @@ def _grounding(ext: dict[str, Any]) -> str | None:
 async def _open_session(state: HostState, principal: Principal, blob: str | None) -> tuple[str | None, dict[str, Any] | None]:
     if not blob:
         return None, None
-    sess = await state.open(blob, state.tenant_of(principal))
-    if await state.revocation.session_revoked(sess.session_id):
+    tenant = state.tenant_of(principal)
+    sess = await state.open(blob, tenant)
+    if await state.session_revoked(tenant, sess.session_id):
         raise ApiError(403, "session_revoked", "this session was revoked")
     return sess.session_id, sess.mapping
 
@@ -157,7 +158,7 @@ async def chat_completions(request: Request, principal: Principal = scoped("prox
         state.metrics.entities.labels(t).inc()
     blob, sealed = await state.seal(mapping, state.tenant_of(principal), session_id, policy_name)
     session = Session.from_dict(mapping)
-    gone = await state.revocation.revoked_values(e["value"] for e in session.entries.values())
+    gone = await state.revoked_values(state.tenant_of(principal), (e["value"] for e in session.entries.values()))
     answers = _Answers(state, policy, session, (lambda _t, v: v in gone) if gone else None, context, halt, names)
     info = {"session": blob, "session_id": sealed.session_id, "upstream": upstream}
     headers = {SESSION_HEADER: blob, "Cache-Control": "no-store"}

@@ -345,3 +345,25 @@ def test_long_detections_do_not_stall_the_event_loop(host):
         assert all(j.result().status_code == 200 for j in jobs)
     # on the event loop, health would wait for at least one whole detection
     assert health < one / 2, (health, one)
+
+
+def test_revocations_stay_in_their_tenant(host, tmp_path):
+    from haltguard.host.config import ALL_SCOPES
+    from haltguard.testing import HostProcess
+    from hostenv import ADMIN_KEY, base_config
+
+    b_admin = "tenant-b-admin-key-0123456789"
+    cfg = base_config(tmp_path)
+    cfg["auth"]["keys"].append({"name": "b-admin", "key": b_admin, "scopes": list(ALL_SCOPES), "tenant": "b"})
+    with HostProcess(cfg) as h, httpx.Client(base_url=h.url, timeout=30) as c:
+        t = c.post("/v1/transform", json={"input": "mail ann@example.com"}, headers=auth()).json()
+        back = {"output": "{{email:1}}", "session_state": t["session_state"]}
+        # tenant b's admin revokes the default tenant's session id and its value: nothing changes there
+        for body in ({"session_id": t["session_id"]}, {"value": "ann@example.com"}):
+            assert c.post("/v1/sessions/revoke", json=body, headers=auth(b_admin)).status_code == 200
+        assert c.post("/v1/rehydrate", json=back, headers=auth()).json()["restored_text"] == "ann@example.com"
+        r = c.post("/v1/sessions/revoke", json={"value": "x", "tenant": "default"}, headers=auth(b_admin))
+        assert r.status_code == 403 and r.json()["error"]["code"] == "wrong_tenant"
+        # the default tenant's own admin can
+        assert c.post("/v1/sessions/revoke", json={"value": "ann@example.com"}, headers=auth(ADMIN_KEY)).status_code == 200
+        assert c.post("/v1/rehydrate", json=back, headers=auth()).json()["restored_text"] == "[DELETED]"
