@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends
+from fastapi import Depends, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from haltguard.host.auth import KeyRing, Principal
@@ -33,7 +34,14 @@ def presented_key(conn: HTTPConnection) -> str | None:
     return conn.headers.get("x-api-key")
 
 
-async def authenticate(conn: HTTPConnection, state: HostState = Depends(get_state)) -> Principal:
+# Declared so that the OpenAPI document names the two ways a key is presented (Swagger UI's
+# "Authorize"); the key itself is read by ``presented_key``, which also serves WebSockets.
+_BEARER = HTTPBearer(auto_error=False, description="an API key: Authorization: Bearer <key>")
+_API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key in X-API-Key")
+
+
+async def authenticate(conn: HTTPConnection, state: HostState = Depends(get_state),
+                       _b: Any = Security(_BEARER), _k: Any = Security(_API_KEY)) -> Principal:
     return state.keyring.authenticate(presented_key(conn))
 
 

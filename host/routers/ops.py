@@ -18,10 +18,16 @@ from haltguard.host.state import HostState
 router = APIRouter(tags=["ops"])
 
 
-@router.api_route("/v1/health", methods=["GET", "HEAD"], response_model=S.Health)
+@router.get("/v1/health", response_model=S.Health)
 async def health() -> dict[str, Any]:
     """Liveness: the process answers."""
     return {"status": "ok"}
+
+
+@router.head("/v1/health", include_in_schema=False)
+async def health_head() -> Response:
+    """Liveness for probes that send HEAD."""
+    return Response(status_code=200)
 
 
 @router.get("/v1/ready", response_model=S.Ready, responses={503: {"model": S.Ready}})

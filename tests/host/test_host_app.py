@@ -86,3 +86,13 @@ def test_cors_allows_the_listed_origins_only():
     with TestClient(create_app(cfg)) as c:  # no list: no CORS headers at all
         r = c.post("/v1/detect", json={"text": "x"}, headers={"Origin": "https://app.example.com"})
         assert "access-control-allow-origin" not in r.headers
+
+
+def test_openapi_names_how_keys_are_presented():
+    cfg = load_config(data={**HEURISTIC, "server": {"demo": False}})
+    with TestClient(create_app(cfg)) as c:
+        o = c.get("/openapi.json").json()
+        assert set(o["components"]["securitySchemes"]) == {"HTTPBearer", "APIKeyHeader"}
+        assert {"HTTPBearer": []} in o["paths"]["/v1/detect"]["post"]["security"]
+        assert "security" not in o["paths"]["/v1/health"]["get"]
+        assert c.head("/v1/health").status_code == 200
