@@ -129,7 +129,8 @@ class Upstreams:
         except ValueError:
             raise UpstreamError(502, "upstream_bad_response", f"upstream {route.upstream.name!r} answered with no JSON",
                                 route.upstream.name) from None
-        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+        if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or \
+                not all(isinstance(c, dict) for c in data["choices"]):
             raise UpstreamError(502, "upstream_bad_response", f"upstream {route.upstream.name!r} answered without choices",
                                 route.upstream.name)
         return data, time.perf_counter() - t0

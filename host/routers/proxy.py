@@ -72,9 +72,12 @@ async def _body(request: Request, state: HostState) -> tuple[dict[str, Any], dic
     facts = ext.get("facts")
     if facts is not None and (not isinstance(facts, list) or not all(isinstance(f, str) for f in facts)):
         raise _invalid("haltguard.facts must be a list of strings", "haltguard.facts")
-    for m in msgs:
-        for text in ([m["content"]] if isinstance(m.get("content"), str) else
-                     [p.get("text") for p in m.get("content") or () if isinstance(p, dict)]):
+    for i, m in enumerate(msgs):
+        content = m.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            raise _invalid(f"messages[{i}].content must be a string, a list of parts or null", f"messages[{i}].content")
+        for text in ([content] if isinstance(content, str) else
+                     [p.get("text") for p in content or () if isinstance(p, dict)]):
             if isinstance(text, str) and len(text) > state.config.server.max_text_chars:
                 raise ApiError(413, "text_too_long", f"a message has {len(text)} characters "
                                f"(limit {state.config.server.max_text_chars})")
@@ -263,6 +266,10 @@ async def chat_completions(request: Request, principal: Principal = scoped("prox
         except UpstreamError as exc:
             outcome = "upstream_error"
             yield _sse({"error": {"message": exc.message, "type": "api_error", "param": None, "code": exc.code}})
+        except (AttributeError, KeyError, TypeError, ValueError):  # an event that is JSON but not a chunk
+            outcome = "upstream_error"
+            yield _sse({"error": {"message": f"upstream {upstream!r} sent an event that is not a chat completion chunk",
+                                  "type": "api_error", "param": None, "code": "upstream_bad_response"}})
         finally:
             await events.aclose()  # type: ignore[attr-defined]
             state.metrics.proxy_requests.labels(upstream, outcome).inc()

@@ -187,6 +187,9 @@ def test_keys_scopes_and_bad_requests(proxy_host, client):
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model="scripted-1", messages=[{"role": "user", "content": "hi"}],
                                        extra_body={"haltguard": {"contexts": "typo"}})
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.chat.completions.create(model="scripted-1", messages=[{"role": "user", "content": 42}])
+    assert exc.value.body["param"] == "messages[0].content"
 
 
 def test_concurrent_streams_all_finish(proxy_host, upstream):
