@@ -154,6 +154,9 @@ class NamesConfig(_Strict):
 class PolicyConfig(_Strict):
     policies_dir: str | None = Field(None, description="*.json or *.yaml policies, by file stem")
     default_policy: str | None = None
+    client_policies: Literal["tighten", "any"] = Field("tighten", description=(
+        "tighten: a request's inline policy may only protect more than the default policy (refused with "
+        "policy_loosens otherwise); any: clients may loosen it (trusted clients only)"))
     allow_client_regex: bool = Field(False, description=(
         "accept custom_recognizers in a request's inline policy (client-written regexes run on the host's "
         "event loop: one with catastrophic backtracking stalls it); operator policy files may always have them"))

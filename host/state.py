@@ -30,7 +30,7 @@ from haltguard.host.sealing import SealError, SessionSealer, derive_key
 from haltguard.host.upstreams import Upstreams
 from haltguard.kernel.config import HaltConfig
 from haltguard.kernel.errors import FieldError
-from haltguard.kernel.policy import OutputProtectionRule, Policy, PromptSecurityRule
+from haltguard.kernel.policy import OutputProtectionRule, Policy, PromptSecurityRule, looser_fields
 
 __all__ = ["HostState", "REF_PREFIX"]
 
@@ -172,11 +172,18 @@ class HostState:
             raise ApiError(422, "client_regex_refused", "this host does not run regexes sent in a request's policy "
                            "(detector.allow_client_regex is false); name a policy the operator configured")
         try:
-            return self._apply_overrides(Policy.from_dict(ref)), "inline"
+            inline = self._apply_overrides(Policy.from_dict(ref))
         except FieldError as exc:
             raise ApiError(422, "invalid_policy", str(exc), {"field": getattr(exc, "field", None)}) from None
         except (TypeError, ValueError) as exc:
             raise ApiError(422, "invalid_policy", str(exc)) from None
+        if self.config.detector.client_policies == "tighten":
+            looser = looser_fields(self.policies["default"], inline)
+            if looser:
+                raise ApiError(422, "policy_loosens", "an inline policy may only protect more than this host's default "
+                               "policy (detector.client_policies is tighten); name a configured policy instead",
+                               {"fields": looser})
+        return inline, "inline"
 
     # --- sessions --------------------------------------------------------------------------
     async def seal(self, mapping: dict[str, Any], tenant: str, session_id: str | None, policy: str) -> tuple[str, Any]:

@@ -19,7 +19,8 @@ from haltguard.kernel.ner import Entity, merge_findings
 from haltguard.kernel.places import with_places
 from haltguard.kernel.recognizers import Recognizer, RecognizerError
 
-__all__ = ["PolicyError", "EntityRule", "PromptSecurityRule", "OutputProtectionRule", "Policy", "ACTIONS", "RESTORE_MODES"]
+__all__ = ["PolicyError", "EntityRule", "PromptSecurityRule", "OutputProtectionRule", "Policy", "ACTIONS", "RESTORE_MODES",
+           "looser_fields"]
 
 ACTIONS = ("tokenize", "mask", "redact", "block", "allow")
 # regex: the kernel's recognizers only; ner: the name model's entities only; both: merged
@@ -236,3 +237,50 @@ class Policy:
             "prompt_security": {"action": self.prompt_security.action, "threshold": self.prompt_security.threshold},
             "output_protection": {"mode": self.output_protection.mode, "action": self.output_protection.action},
         }
+
+
+# How strongly each setting protects, for ``looser_fields``: higher is stricter.
+_ACTION_RANK = {"allow": 0, "tokenize": 1, "mask": 1, "redact": 2, "block": 3}
+_PROMPT_RANK = {"allow": 0, "strip": 1, "block": 2}
+_OUTPUT_RANK = {"off": 0, "monitor": 1, "strict": 2}
+_OUTPUT_ACTION_RANK = {"redact": 0, "block": 1}
+
+
+def looser_fields(base: Policy, other: Policy) -> list[str]:
+    """The fields where ``other`` protects less than ``base`` (empty: it only tightens).
+
+    What an operator needs to let clients send their own policy without letting them switch off
+    what the operator set: an entity handled more weakly (``allow`` < ``tokenize``/``mask`` <
+    ``redact`` < ``block``), a type or name type no longer detected, a higher ``min_score``, a
+    detector mode that finds less than ``both``, weaker prompt security (action or a higher
+    threshold) or output protection.
+    """
+    out = []
+    types = set(base.entities) | set(other.entities)
+    if _ACTION_RANK[other.default_action.action] < _ACTION_RANK[base.default_action.action]:
+        out.append("default_action.action")
+    for t in sorted(types):
+        if _ACTION_RANK[other.rule_for(t).action] < _ACTION_RANK[base.rule_for(t).action]:
+            out.append(f"entities.{t}.action")
+    if base.enabled is None and other.enabled is not None or \
+            base.enabled is not None and other.enabled is not None and not set(base.enabled) <= set(other.enabled):
+        out.append("enabled")
+    if base.uses_names and (not other.uses_names or base.enabled_names is None and other.enabled_names is not None or
+                            base.enabled_names is not None and other.enabled_names is not None and
+                            not set(base.enabled_names) <= set(other.enabled_names)):
+        out.append("enabled (name types)")
+    if other.min_score > base.min_score:
+        out.append("min_score")
+    if other.detector_mode != base.detector_mode and other.detector_mode != "both":
+        out.append("detector_mode")
+    ps, bps = other.prompt_security, base.prompt_security
+    if _PROMPT_RANK[ps.action] < _PROMPT_RANK[bps.action]:
+        out.append("prompt_security.action")
+    if ps.threshold > bps.threshold:
+        out.append("prompt_security.threshold")
+    op, bop = other.output_protection, base.output_protection
+    if _OUTPUT_RANK[op.mode] < _OUTPUT_RANK[bop.mode]:
+        out.append("output_protection.mode")
+    elif op.mode == bop.mode == "strict" and _OUTPUT_ACTION_RANK[op.action] < _OUTPUT_ACTION_RANK[bop.action]:
+        out.append("output_protection.action")
+    return out

@@ -17,9 +17,11 @@ TEXT = "John Smith lives at 12 Baker Street, London. Email him at john.smith@acm
 
 
 def _cfg(**detector):
+    # these tests switch detector modes with inline policies: a host that lets clients loosen them
     return load_config(data={"auth": {"keys": [{"name": "a", "key": ADMIN_KEY}]},
                              "session": {"keys": [{"kid": "k1", "secret": "s" * 40}]},
-                             "detector": detector, "scorer": {"engine": "heuristic"}, "server": {"demo": False}})
+                             "detector": {"client_policies": "any", **detector}, "scorer": {"engine": "heuristic"},
+                             "server": {"demo": False}})
 
 
 @pytest.fixture(scope="module")

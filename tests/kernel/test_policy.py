@@ -71,3 +71,20 @@ def test_name_types_and_detector_modes():
     assert Policy.from_dict(some.to_dict()) == some  # round trip keeps the name types
     with pytest.raises(PolicyError, match="detector_mode"):
         Policy.from_dict({"detector_mode": "spacy"})
+
+
+def test_looser_fields_names_what_a_policy_weakens():
+    from haltguard.kernel.policy import looser_fields
+
+    base = Policy.from_dict({"entities": {"email": {"action": "redact"}}, "prompt_security": {"action": "block"}})
+    assert looser_fields(base, base) == []
+    tighter = Policy.from_dict({"entities": {"email": {"action": "block"}, "phone": {"action": "redact"}},
+                                "prompt_security": {"action": "block", "threshold": 0.3}, "min_score": 0.4,
+                                "output_protection": {"mode": "strict"}})
+    assert looser_fields(base, tighter) == []
+    looser = Policy.from_dict({"entities": {"email": {"action": "allow"}}, "enabled": ["email"], "min_score": 0.9,
+                               "detector_mode": "regex", "prompt_security": {"action": "allow", "threshold": 0.9},
+                               "output_protection": {"mode": "off"}})
+    assert looser_fields(base, looser) == ["entities.email.action", "enabled", "enabled (name types)", "min_score",
+                                           "detector_mode", "prompt_security.action", "prompt_security.threshold",
+                                           "output_protection.mode"]
