@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -292,7 +293,12 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
 def _cmd_audit(args: argparse.Namespace) -> int:
     from haltguard.host.audit import verify
 
-    result = verify(args.file)
+    key = None
+    if args.key_env:
+        if not os.environ.get(args.key_env):
+            raise SystemExit(f"haltguard: environment variable {args.key_env} (the audit key) is not set")
+        key = os.environ[args.key_env].encode("utf-8")
+    result = verify(args.file, key)
     print(json.dumps(result, indent=2))
     return 0 if result["ok"] else 1
 
@@ -386,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     au_sub.required = True
     av = au_sub.add_parser("verify", help="check a hash-chained audit log; exit 1 on any edited/removed line")
     av.add_argument("file")
+    av.add_argument("--key-env", help="environment variable holding audit.hmac_secret, for a keyed log")
     av.set_defaults(func=_cmd_audit)
 
     b = sub.add_parser("bench", help="benchmarks with side-by-side peers (numbers, not tests)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -31,14 +32,23 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def record_hash(record: dict[str, Any]) -> str:
+def record_hash(record: dict[str, Any], key: bytes | None = None) -> str:
+    """SHA-256 of the record's canonical JSON (without ``hash``), or HMAC-SHA256 under ``key``.
+
+    Unkeyed, anyone who can rewrite the whole file can re-chain it and it verifies; keyed (the
+    key lives in the host's config, never in the log), a rewritten log fails ``verify`` unless
+    the forger also has the key.
+    """
     body = {k: v for k, v in record.items() if k != "hash"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()).hexdigest()
+    data = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return hmac.new(key, data, hashlib.sha256).hexdigest() if key else hashlib.sha256(data).hexdigest()
 
 
 class AuditLog:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, key: bytes | None = None) -> None:
         self.path = Path(path)
+        self.key = key
+        self.keyed = key is not None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.touch(exist_ok=True)
         self._lock = threading.Lock()
@@ -79,7 +89,9 @@ class AuditLog:
             try:
                 prev, seq = self._read_head(fh)
                 rec: dict[str, Any] = {"seq": seq + 1, "ts": round(time.time(), 3), "event": event, **fields, "prev": prev}
-                rec["hash"] = record_hash(rec)
+                if self.keyed:
+                    rec["mac"] = "hmac-sha256"  # says verify needs the key
+                rec["hash"] = record_hash(rec, self.key)
                 line = (json.dumps(rec, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
                 fh.seek(0, os.SEEK_END)
                 fh.write(line)
@@ -96,8 +108,12 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         yield from enumerate(fh, 1)
 
 
-def verify(path: str | Path) -> dict[str, Any]:
-    """Walk the chain; report every line where it breaks, plus the head to anchor elsewhere."""
+def verify(path: str | Path, key: bytes | None = None) -> dict[str, Any]:
+    """Walk the chain; report every line where it breaks, plus the head to anchor elsewhere.
+
+    A keyed record (``"mac": "hmac-sha256"``) verifies only with ``key``; an unkeyed record in a
+    log checked with a key is a problem too (it could have been forged without one).
+    """
     problems: list[dict[str, Any]] = []
     prev, seq, count = GENESIS, 0, 0
     for n, line in _lines(Path(path)):
@@ -111,7 +127,12 @@ def verify(path: str | Path) -> dict[str, Any]:
         if not isinstance(rec, dict):
             problems.append({"line": n, "problem": "not a JSON object"})
             continue
-        if rec.get("hash") != record_hash(rec):
+        keyed = rec.get("mac") == "hmac-sha256"
+        if keyed and key is None:
+            problems.append({"line": n, "problem": "keyed record: verify with the audit key (--key-env)"})
+        elif key is not None and not keyed:
+            problems.append({"line": n, "problem": "unkeyed record in a keyed log: it could be forged without the key"})
+        elif not hmac.compare_digest(str(rec.get("hash")), record_hash(rec, key if keyed else None)):
             problems.append({"line": n, "problem": "record was edited (hash mismatch)"})
         if rec.get("prev") != prev:
             problems.append({"line": n, "problem": "chain broken: a record before it was edited, removed or reordered"})

@@ -135,6 +135,9 @@ class RedisConfig(_Strict):
 
 class AuditConfig(_Strict):
     path: str | None = None
+    hmac_secret: str | None = Field(None, min_length=32, description=(
+        "keys the chain (HMAC-SHA256; use ${ENV}): a log rewritten and re-chained without this secret fails "
+        "`haltguard audit verify --key-env`; it is never written to the log"))
 
 
 class NamesConfig(_Strict):

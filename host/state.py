@@ -56,7 +56,8 @@ class HostState:
         self.redis: Any = None
         self.revocation: Any = None
         self.limiter: Any = None
-        self.audit = AuditLog(config.audit.path) if config.audit.path else None
+        audit_key = config.audit.hmac_secret.encode("utf-8") if config.audit.hmac_secret else None
+        self.audit = AuditLog(config.audit.path, audit_key) if config.audit.path else None
         self.policies = self._load_policies()
         unknown = sorted({k.policy for k in config.auth.keys if k.policy and k.policy not in self.policies})
         if unknown:

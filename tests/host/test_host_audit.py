@@ -70,3 +70,29 @@ def test_an_unfinished_last_record_is_set_aside_and_the_chain_goes_on(tmp_path):
         fh.truncate(0)
         fh.write(b'{"seq":1')
     assert AuditLog(path).write("x")["seq"] == 1 and verify(path)["ok"]
+
+
+def test_a_keyed_chain_rewritten_without_the_key_fails_verify(tmp_path, monkeypatch):
+    from haltguard.host.audit import record_hash
+
+    key = b"k" * 40
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path, key)
+    for i in range(3):
+        log.write("review", approved=True, i=i)
+    assert verify(path, key)["ok"]
+    assert not verify(path)["ok"]  # keyed records need the key
+    # a forger edits a record and re-chains the whole file with plain SHA-256 (or a wrong key)
+    recs = [json.loads(line) for line in path.read_text().splitlines()]
+    recs[1]["approved"] = False
+    prev = "0" * 64
+    for r in recs:
+        r["prev"] = prev
+        r["hash"] = prev = record_hash(r, b"not the key but long enough....")
+    path.write_text("".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in recs))
+    report = verify(path, key)
+    assert not report["ok"] and {p["line"] for p in report["problems"]} == {1, 2, 3}
+    monkeypatch.setenv("AUDIT_KEY", key.decode())
+    out = subprocess.run([sys.executable, "-m", "haltguard.cli", "audit", "verify", str(path), "--key-env", "AUDIT_KEY"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1
