@@ -138,6 +138,9 @@ class TransformResult:
                 "session": self.session.to_dict()}
 
 
+LITERAL_TYPE = "placeholder"  # a user-typed look-alike, kept as text: see ``transform``
+
+
 def _replacement(f: Finding, rule: EntityRule, session: Session) -> str:
     if rule.action == "tokenize":
         return session.placeholder(f.type, f.value, rule.restore, mask_value(f.value, rule.keep_last, rule.mask_char))
@@ -161,7 +164,17 @@ def transform(text: str, policy: Policy | None = None, session: Session | None =
     out: list[str] = []
     entities: list[Entity] = []
     pos = 0
-    for f in findings:
+    # A placeholder the user typed ("what is {{email:1}}?") must not come back as a real value:
+    # it is itself put behind a placeholder of type "placeholder" whose value is the literal text.
+    literals = [m for m in PLACEHOLDER.finditer(text) if not any(f.start < m.end() and m.start() < f.end for f in findings)] \
+        if "{" in text else []
+    for item in sorted([*findings, *literals], key=lambda x: x.start() if isinstance(x, re.Match) else x.start):
+        if isinstance(item, re.Match):
+            out.append(text[pos:item.start()])
+            out.append(session.placeholder(LITERAL_TYPE, item.group(0), "original", item.group(0)))
+            pos = item.end()
+            continue
+        f = item
         rule = policy.rule_for(f.type)
         rep = _replacement(f, rule, session)
         out.append(text[pos:f.start])

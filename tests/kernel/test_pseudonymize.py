@@ -131,3 +131,13 @@ def test_a_placeholder_inside_a_link_is_never_filled_in():
         sr = StreamingRehydrator(s)
         out = "".join(sr.feed(text[i:i + size]) for i in range(0, len(text), size)) + sr.finish()
         assert out == r.text
+
+
+def test_a_placeholder_the_user_typed_never_comes_back_as_a_real_value():
+    t = transform("Mail a@b.co. Also, what is {{email:1}}?")
+    assert t.safe_text == "Mail {{email:1}}. Also, what is {{placeholder:1}}?"
+    assert [e.type for e in t.entities] == ["email"]  # the look-alike is no personal data
+    out = rehydrate("I wrote to {{email:1}}; {{placeholder:1}} is a placeholder.", t.session).text
+    assert out == "I wrote to a@b.co; {{email:1}} is a placeholder."
+    t2 = transform("Is {{email:1}} mine?", session=t.session)  # a later turn, the same session
+    assert t2.safe_text == "Is {{placeholder:1}} mine?" and rehydrate(t2.safe_text, t2.session).text == "Is {{email:1}} mine?"
