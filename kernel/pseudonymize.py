@@ -166,20 +166,19 @@ def transform(text: str, policy: Policy | None = None, session: Session | None =
     pos = 0
     # A placeholder the user typed ("what is {{email:1}}?") must not come back as a real value:
     # it is itself put behind a placeholder of type "placeholder" whose value is the literal text.
-    literals = [m for m in PLACEHOLDER.finditer(text) if not any(f.start < m.end() and m.start() < f.end for f in findings)] \
-        if "{" in text else []
-    for item in sorted([*findings, *literals], key=lambda x: x.start() if isinstance(x, re.Match) else x.start):
-        if isinstance(item, re.Match):
-            out.append(text[pos:item.start()])
-            out.append(session.placeholder(LITERAL_TYPE, item.group(0), "original", item.group(0)))
-            pos = item.end()
+    literals = [(m.start(), m.end()) for m in PLACEHOLDER.finditer(text)
+                if not any(f.start < m.end() and m.start() < f.end for f in findings)] if "{" in text else []
+    spans: list[tuple[int, int, Finding | None]] = sorted(
+        [(f.start, f.end, f) for f in findings] + [(a, b, None) for a, b in literals], key=lambda x: x[0])
+    for start, end, f in spans:
+        out.append(text[pos:start])
+        pos = end
+        if f is None:
+            out.append(session.placeholder(LITERAL_TYPE, text[start:end], "original", text[start:end]))
             continue
-        f = item
         rule = policy.rule_for(f.type)
         rep = _replacement(f, rule, session)
-        out.append(text[pos:f.start])
         out.append(rep)
-        pos = f.end
         entities.append(Entity(rep, f.type, f.start, f.end, rule.action, f.score))
     out.append(text[pos:])
     return TransformResult("".join(out), entities, session)
