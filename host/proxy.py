@@ -154,11 +154,11 @@ class AnswerGuard:
         self._names = names
         self._judge = judge
         mode = policy.output_protection.mode
-        # strict protection changes the text, so it runs before a sentence goes on; monitor only
-        # reports, so it reads whole sentences on the side and never holds the answer back
+        # Strict protection changes the text, so each whole sentence is checked before it goes on
+        # (with a judge too, which then sees a sentence end one sentence later); monitor only
+        # reports, so it reads whole sentences on the side and never holds the answer back. The
+        # judge cuts its own sentences (it knows one ended when the next begins).
         self._protect = mode == "strict"
-        # only strict protection needs whole sentences before anything goes on; the judge cuts its
-        # own (and sees the next sentence begin, which is when it knows the last one ended)
         self._cutter = SentenceCutter() if self._protect else None
         self._watch = SentenceCutter() if mode == "monitor" else None
         self._reports: list[asyncio.Task[str]] = []
