@@ -92,11 +92,11 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen[Any] | Non
 class RedisServer:
     """A throw-away ``redis-server`` (no persistence) on a free loopback port."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         exe = shutil.which("redis-server")
         if exe is None:
             raise RuntimeError("redis-server is not installed (scripts/setup.sh installs it from Debian)")
-        self.port = free_port()
+        self.port = port or free_port()  # a given port: a "restarted" server where the old one was
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = tempfile.mkdtemp(prefix="haltguard-redis-")
         self.proc = subprocess.Popen(

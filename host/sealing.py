@@ -51,6 +51,7 @@ class SealedSession:
     issued_at: int
     expires_at: int
     mapping: dict[str, Any]
+    epoch: str | None = None  # the revocation store's epoch when sealed (see HostState.open)
 
 
 def derive_key(secret: str | bytes, kid: str, purpose: str = "session-aead") -> bytes:
@@ -96,11 +97,13 @@ class SessionSealer:
         return list(self._ring)
 
     def seal(self, mapping: Mapping[str, Any], *, tenant: str, session_id: str | None = None,
-             policy: str | None = None, ttl_s: int | None = None) -> tuple[str, SealedSession]:
+             policy: str | None = None, ttl_s: int | None = None, epoch: str | None = None) -> tuple[str, SealedSession]:
         now = int(self._clock())
-        sess = SealedSession(session_id or new_session_id(), tenant, policy, now, now + (ttl_s or self.ttl_s), dict(mapping))
-        body = json.dumps({"sid": sess.session_id, "ten": tenant, "pol": policy, "iat": sess.issued_at,
-                           "exp": sess.expires_at, "map": sess.mapping}, separators=(",", ":"), ensure_ascii=False)
+        sess = SealedSession(session_id or new_session_id(), tenant, policy, now, now + (ttl_s or self.ttl_s), dict(mapping),
+                             epoch)
+        fields = {"sid": sess.session_id, "ten": tenant, "pol": policy, "iat": sess.issued_at, "exp": sess.expires_at,
+                  "map": sess.mapping, **({"ep": epoch} if epoch is not None else {})}
+        body = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
         nonce = os.urandom(_NONCE)
         ten = _b64e(tenant.encode("utf-8"))
         ct = self._ring[self.current].encrypt(nonce, body.encode("utf-8"), self._aad(self.current, ten))
@@ -140,4 +143,4 @@ class SessionSealer:
             raise SealError("session_wrong_tenant", "session_state belongs to another tenant")
         if int(d["exp"]) <= int(self._clock()):
             raise SealError("session_expired", "session_state has expired")
-        return SealedSession(d["sid"], d["ten"], d.get("pol"), int(d["iat"]), int(d["exp"]), d["map"])
+        return SealedSession(d["sid"], d["ten"], d.get("pol"), int(d["iat"]), int(d["exp"]), d["map"], d.get("ep"))

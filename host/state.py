@@ -187,8 +187,26 @@ class HostState:
         return inline, "inline"
 
     # --- sessions --------------------------------------------------------------------------
+    async def revocation_epoch(self) -> str | None:
+        """The Redis revocation store's epoch: a token written once into an empty store.
+
+        Redis restarted without its data loses the revocations and this token alike; the next
+        reader writes a new one. Sessions carry the epoch they were sealed under, so one sealed
+        before the loss is refused (``open``) instead of rehydrating again as if never revoked.
+        None without a Redis revocation store (memory and file stores do not lose data this way).
+        """
+        if self.config.revocation.backend != "redis":
+            return None
+        key = f"{self.config.redis.prefix}revocation:epoch"
+        epoch = await self.redis.get(key)
+        if epoch is None:
+            await self.redis.set(key, secrets.token_urlsafe(12), nx=True)
+            epoch = await self.redis.get(key)
+        return str(epoch)
+
     async def seal(self, mapping: dict[str, Any], tenant: str, session_id: str | None, policy: str) -> tuple[str, Any]:
-        blob, sess = self.sealer.seal(mapping, tenant=tenant, session_id=session_id, policy=policy)
+        blob, sess = self.sealer.seal(mapping, tenant=tenant, session_id=session_id, policy=policy,
+                                      epoch=await self.revocation_epoch())
         if self.config.session.store == "redis":
             await self.redis.set(f"{self.config.redis.prefix}session:{sess.session_id}", blob, ex=self.config.session.ttl_s)
             return REF_PREFIX + sess.session_id, sess
@@ -207,6 +225,9 @@ class HostState:
         except SealError as exc:
             status = {"session_expired": 410, "session_wrong_tenant": 403}.get(exc.code, 400)
             raise ApiError(status, exc.code, str(exc)) from None
+        if sess.epoch is not None and sess.epoch != await self.revocation_epoch():
+            raise ApiError(409, "session_epoch_changed", "the revocation store lost its data since this session was sealed "
+                           "(Redis restarted without persistence), so its revocations cannot be checked; start a new session")
         return sess
 
     # --- revocation, per tenant ------------------------------------------------------------

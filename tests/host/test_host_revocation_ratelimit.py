@@ -117,3 +117,34 @@ def test_model_work_is_charged_per_pair_and_per_judged_sentence():
                     frames.append(ws.receive_json())
         assert closed.value.code == 4429 and frames[-1]["code"] == "rate_limited"
         assert sum(1 for f in frames if f["type"] == "score") == 3  # 1 + 4 + 4 fit; the third sentence overdraws and ends the stream
+
+
+def test_a_redis_that_lost_its_data_fails_closed_for_older_sessions(tmp_path):
+    import httpx
+
+    from haltguard.testing import HostProcess, RedisServer
+    from hostenv import auth, base_config
+
+    r = RedisServer()
+    try:
+        cfg = base_config(tmp_path, redis={"url": r.url}, revocation={"backend": "redis"})
+        with HostProcess(cfg) as h, httpx.Client(base_url=h.url, timeout=30) as c:
+            t = c.post("/v1/transform", json={"input": "mail ann@example.com"}, headers=auth()).json()
+            back = {"output": "{{email:1}}", "session_state": t["session_state"]}
+            assert c.post("/v1/sessions/revoke", json={"session_id": t["session_id"]}, headers=auth()).status_code == 200
+            assert c.post("/v1/rehydrate", json=back, headers=auth()).json()["error"]["code"] == "session_revoked"
+            port = r.port
+            r.stop()  # Redis restarts without persistence: the revocation is gone
+            r = RedisServer(port)
+            for _ in range(3):  # the client reconnects on its next command
+                got = c.post("/v1/rehydrate", json=back, headers=auth())
+                if got.status_code != 503:
+                    break
+            # not "ann@example.com" again: the session predates the loss, so it is refused
+            assert got.status_code == 409 and got.json()["error"]["code"] == "session_epoch_changed"
+            fresh = c.post("/v1/transform", json={"input": "mail ann@example.com"}, headers=auth()).json()
+            again = c.post("/v1/rehydrate", json={"output": "{{email:1}}", "session_state": fresh["session_state"]},
+                           headers=auth())
+            assert again.json()["restored_text"] == "ann@example.com"  # new sessions work
+    finally:
+        r.stop()
