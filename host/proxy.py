@@ -164,6 +164,7 @@ class AnswerGuard:
         self._reports: list[asyncio.Task[str]] = []
         self._restore = StreamingRehydrator(session, revoked)
         self.halt: dict[str, Any] | None = None
+        self.judged = 0  # sentences the model judged (what the key is charged for)
         self.warnings: list[dict[str, Any]] = []
         self.protection: dict[str, Any] = {"action": "none", "types": []}
 
@@ -233,6 +234,8 @@ class AnswerGuard:
             kind = f["type"]
             if kind == "release":
                 out.append(f["text"])
+            elif kind == "score" and f.get("value") is not None:
+                self.judged += 1
             elif kind == "warning":
                 ev = f.get("evidence") or {}
                 self.warnings.append({"reason": f.get("reason"), "message": f.get("message"),
@@ -250,4 +253,4 @@ class AnswerGuard:
 
     def verdict(self) -> dict[str, Any]:
         return {"halted": self.halted, **(self.halt or {}), "warnings": self.warnings,
-                "output_protection": self.protection, "restored": self._restore.restored}
+                "output_protection": self.protection, "restored": self._restore.restored, "judged": self.judged}

@@ -36,6 +36,10 @@ from haltguard.kernel.windows import premise_chunk_spans
 router = APIRouter(tags=["proxy"])
 
 SESSION_HEADER = "X-Haltguard-Session"
+
+
+class _OutOfBudget(Exception):
+    """A streamed answer's judging overdrew its key's rate limit."""
 _EXTENSION_KEYS = {"context", "facts", "session", "halt"}
 
 
@@ -169,6 +173,16 @@ async def chat_completions(request: Request, principal: Principal = scoped("prox
     audit = {"upstream": upstream, "model": body["model"], "session": text_digest(sealed.session_id), "types": types,
              "grounded": context is not None}
 
+    windows = need_scoring(state).documents.point.max_windows if context is not None else 0
+
+    async def pay(sentences: int) -> bool:
+        """Charge judged sentences like a WebSocket stream does (``rate_limit.pair_cost`` per pair)."""
+        cost = sentences * windows * state.config.rate_limit.pair_cost
+        if state.limiter is None or cost <= 0:
+            return True
+        allowed, _ = await state.limiter.take(principal.key_id, cost)
+        return bool(allowed)
+
     if not body.get("stream"):
         try:
             data, secs = await state.upstreams.complete(route, out_body)
@@ -188,6 +202,7 @@ async def chat_completions(request: Request, principal: Principal = scoped("prox
                     choice["finish_reason"] = "content_filter"
             choice.pop("logprobs", None)  # per-token text would show what was withheld or restored
             verdicts.append({"index": choice.get("index", len(verdicts)), **g.verdict()})
+        await pay(sum(v["judged"] for v in verdicts))  # a whole answer is charged after the fact
         halted = any(v["halted"] for v in verdicts)
         for v in verdicts:
             if v["halted"]:
@@ -240,9 +255,12 @@ async def chat_completions(request: Request, principal: Principal = scoped("prox
                     g = guards.get(i) or guards.setdefault(i, answers.guard())
                     delta = dict(ch.get("delta") or {})
                     content = delta.pop("content", None)
+                    before = g.judged
                     text = await g.feed(content) if isinstance(content, str) else ""
                     if text or delta:  # role, tool calls: passed on as they come
                         yield chunk(i, {**delta, **({"content": text} if text else {})})
+                    if g.judged > before and not await pay(g.judged - before):
+                        raise _OutOfBudget
                     finish = ch.get("finish_reason")
                     if not g.halted and finish:
                         tail = await g.finish()
@@ -266,6 +284,11 @@ async def chat_completions(request: Request, principal: Principal = scoped("prox
         except UpstreamError as exc:
             outcome = "upstream_error"
             yield _sse({"error": {"message": exc.message, "type": "api_error", "param": None, "code": exc.code}})
+        except _OutOfBudget:  # each judged sentence is model work: a stream cannot outrun its key's budget
+            outcome = "rate_limited"
+            state.metrics.rate_limited.inc()
+            yield _sse({"error": {"message": "rate limit exceeded: the judged sentences of this answer used the key's "
+                                             "budget", "type": "rate_limit_error", "param": None, "code": "rate_limited"}})
         except (AttributeError, KeyError, TypeError, ValueError):  # an event that is JSON but not a chunk
             outcome = "upstream_error"
             yield _sse({"error": {"message": f"upstream {upstream!r} sent an event that is not a chat completion chunk",

@@ -237,3 +237,16 @@ def test_the_environment_alone_configures_a_default_upstream(tmp_path, upstream)
         with pytest.raises(openai.APIStatusError) as exc:
             c.chat.completions.create(model="x", messages=[{"role": "user", "content": "hi"}])
         assert exc.value.status_code == 503 and exc.value.body["code"] == "no_upstream"
+
+
+def test_a_grounded_stream_pays_for_its_judging(tmp_path, upstream):
+    upstream.chunker = awkward_chunks
+    cfg = base_config(tmp_path, proxy={"upstreams": [{"name": "scripted", "base_url": upstream.url}]},
+                      rate_limit={"rate": 0.001, "burst": 6, "pair_cost": 1.0})
+    with HostProcess(cfg) as h:
+        c = openai.OpenAI(base_url=h.url + "/v1", api_key=ADMIN_KEY, max_retries=0)
+        # 1 token for the request, 4 for the first judged sentence; the second overdraws the burst of 6
+        with pytest.raises(openai.APIError) as exc:
+            _stream_text(c.chat.completions.create(model="scripted-1", stream=True, messages=[{"role": "user", "content": "hi"}],
+                                                   extra_body={"haltguard": {"context": CONTEXT}}))
+        assert "rate limit" in str(exc.value)
