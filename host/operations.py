@@ -28,8 +28,8 @@ from haltguard.kernel.sentences import sentence_spans
 
 T = TypeVar("T")
 
-__all__ = ["off_loop", "OFF_LOOP_CHARS", "op_detect", "op_transform", "op_rehydrate", "op_score", "op_review", "OPS", "check_text",
-           "need_scoring", "open_for_rehydrate", "review"]
+__all__ = ["off_loop", "OFF_LOOP_CHARS", "charge_pairs", "pay_for_judging", "op_detect", "op_transform", "op_rehydrate",
+           "op_score", "op_review", "OPS", "check_text", "need_scoring", "open_for_rehydrate", "review"]
 
 
 # Texts at least this long are detected in a worker thread: a 200k-character text takes about
@@ -45,19 +45,37 @@ async def off_loop(text: str, fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(fn, *args)
 
 
+def _pairs_cost(state: HostState, pairs: int) -> float:
+    return pairs * state.config.rate_limit.pair_cost
+
+
 async def charge_pairs(state: HostState, principal: Principal, pairs: int) -> None:
     """Charge the model work a request may do (``rate_limit.pair_cost`` per pair) to its key.
 
     Work that could never fit the key's burst is refused outright (413), not told to retry.
     """
-    rl = state.config.rate_limit
-    cost = pairs * rl.pair_cost
+    cost = _pairs_cost(state, pairs)
     if state.limiter is None or cost <= 0:
         return
-    if cost > rl.burst:
+    if cost > state.config.rate_limit.burst:
         raise ApiError(413, "too_much_work", f"this request may score {pairs} model pairs ({cost:g} rate tokens), "
-                       f"more than the key's burst of {rl.burst}: split it")
+                       f"more than the key's burst of {state.config.rate_limit.burst}: split it")
     await charge(state, state.limiter, principal, cost)
+
+
+async def pay_for_judging(state: HostState, principal: Principal, sentences: int, windows: int) -> bool:
+    """Charge sentences a stream had judged (each up to ``windows`` model pairs); False: over the budget.
+
+    Streams pay as they go, after the fact: a WebSocket stream or a proxied answer that returns
+    False is ended by its caller.
+    """
+    cost = _pairs_cost(state, sentences * windows)
+    if state.limiter is None or cost <= 0:
+        return True
+    allowed, _ = await state.limiter.take(principal.key_id, cost)
+    if not allowed:
+        state.metrics.rate_limited.inc()
+    return bool(allowed)
 
 
 def check_text(state: HostState, text: str, field: str) -> None:
@@ -100,9 +118,7 @@ async def op_transform(state: HostState, principal: Principal, req: S.TransformR
     tenant = state.tenant_of(principal)
     session_id, prior = None, None
     if req.session_state:
-        sess = await state.open(req.session_state, tenant)
-        if await state.session_revoked(tenant, sess.session_id):
-            raise ApiError(403, "session_revoked", "this session was revoked")
+        sess = await state.open_live(req.session_state, tenant)
         session_id, prior = sess.session_id, sess.mapping
     policy, name = state.policy(req.policy)
     names = await names_for(state, policy, req.input)
@@ -137,8 +153,7 @@ async def open_for_rehydrate(state: HostState, principal: Principal, session_sta
         session = Session.from_dict(sess.mapping)
     except ValueError as exc:
         raise ApiError(400, "session_malformed", str(exc)) from None
-    gone = await state.revoked_values(tenant, (e["value"] for e in session.entries.values()))
-    return sess, session, (lambda _t, v: v in gone) if gone else None
+    return sess, session, await state.revoked_in(tenant, session)
 
 
 async def op_rehydrate(state: HostState, principal: Principal, req: S.RehydrateRequest) -> dict[str, Any]:

@@ -251,6 +251,18 @@ class HostState:
         scoped = {self._scoped(tenant, v): v for v in values}
         return {scoped[h] for h in await self.revocation.revoked_values(scoped)}
 
+    async def revoked_in(self, tenant: str, session: Any) -> Any:
+        """The rehydrator's ``revoked`` predicate for a session's values (None: none of them is revoked)."""
+        gone = await self.revoked_values(tenant, (e["value"] for e in session.entries.values()))
+        return (lambda _t, v: v in gone) if gone else None
+
+    async def open_live(self, blob: str, tenant: str) -> Any:
+        """``open``, refusing a revoked session (403 ``session_revoked``)."""
+        sess = await self.open(blob, tenant)
+        if await self.session_revoked(tenant, sess.session_id):
+            raise ApiError(403, "session_revoked", "this session was revoked")
+        return sess
+
     def tenant_of(self, principal: Principal) -> str:
         return principal.tenant or self.config.session.default_tenant
 

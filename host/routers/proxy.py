@@ -22,7 +22,7 @@ from haltguard.host.audit import text_digest
 from haltguard.host.auth import Principal
 from haltguard.host.deps import get_state, scoped
 from haltguard.host.errors import ApiError
-from haltguard.host.operations import names_for, need_scoring
+from haltguard.host.operations import names_for, need_scoring, pay_for_judging
 from haltguard.host.proxy import AnswerGuard, PromptRefused, placeholders_for_known, pseudonymise_messages
 from haltguard.host.state import HostState
 from haltguard.host.upstreams import UpstreamError
@@ -97,10 +97,7 @@ def _grounding(ext: dict[str, Any]) -> str | None:
 async def _open_session(state: HostState, principal: Principal, blob: str | None) -> tuple[str | None, dict[str, Any] | None]:
     if not blob:
         return None, None
-    tenant = state.tenant_of(principal)
-    sess = await state.open(blob, tenant)
-    if await state.session_revoked(tenant, sess.session_id):
-        raise ApiError(403, "session_revoked", "this session was revoked")
+    sess = await state.open_live(blob, state.tenant_of(principal))
     return sess.session_id, sess.mapping
 
 
@@ -165,8 +162,8 @@ async def chat_completions(request: Request, principal: Principal = scoped("prox
         state.metrics.entities.labels(t).inc()
     blob, sealed = await state.seal(mapping, state.tenant_of(principal), session_id, policy_name)
     session = Session.from_dict(mapping)
-    gone = await state.revoked_values(state.tenant_of(principal), (e["value"] for e in session.entries.values()))
-    answers = _Answers(state, policy, session, (lambda _t, v: v in gone) if gone else None, context, halt, names)
+    answers = _Answers(state, policy, session, await state.revoked_in(state.tenant_of(principal), session), context, halt,
+                       names)
     info = {"session": blob, "session_id": sealed.session_id, "upstream": upstream}
     headers = {SESSION_HEADER: blob, "Cache-Control": "no-store"}
     out_body = {**body, "messages": messages}
@@ -176,12 +173,7 @@ async def chat_completions(request: Request, principal: Principal = scoped("prox
     windows = need_scoring(state).documents.point.max_windows if context is not None else 0
 
     async def pay(sentences: int) -> bool:
-        """Charge judged sentences like a WebSocket stream does (``rate_limit.pair_cost`` per pair)."""
-        cost = sentences * windows * state.config.rate_limit.pair_cost
-        if state.limiter is None or cost <= 0:
-            return True
-        allowed, _ = await state.limiter.take(principal.key_id, cost)
-        return bool(allowed)
+        return await pay_for_judging(state, principal, sentences, windows)
 
     if not body.get("stream"):
         try:
@@ -286,7 +278,6 @@ async def chat_completions(request: Request, principal: Principal = scoped("prox
             yield _sse({"error": {"message": exc.message, "type": "api_error", "param": None, "code": exc.code}})
         except _OutOfBudget:  # each judged sentence is model work: a stream cannot outrun its key's budget
             outcome = "rate_limited"
-            state.metrics.rate_limited.inc()
             yield _sse({"error": {"message": "rate limit exceeded: the judged sentences of this answer used the key's "
                                              "budget", "type": "rate_limit_error", "param": None, "code": "rate_limited"}})
         except (AttributeError, KeyError, TypeError, ValueError):  # an event that is JSON but not a chunk

@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from haltguard.host.audit import text_digest
 from haltguard.host.auth import AuthError, KeyRing
 from haltguard.host.deps import get_state, presented_key
-from haltguard.host.operations import need_scoring
+from haltguard.host.operations import need_scoring, pay_for_judging
 from haltguard.kernel.driver import ClaimStream, word_tokens
 from haltguard.kernel.errors import FieldError
 from haltguard.kernel.presets import resolve_halt
@@ -57,8 +57,6 @@ async def stream(ws: WebSocket) -> None:
     max_chars = state.config.server.max_text_chars
     received = 0
 
-    pair_cost = state.config.rate_limit.pair_cost
-
     async def send(frames: list[dict[str, Any]]) -> bool:
         """Send the frames; False when the judging they cost went past the key's rate limit (closed)."""
         for f in frames:
@@ -66,14 +64,11 @@ async def stream(ws: WebSocket) -> None:
                 state.metrics.halts.labels(f["reason"]).inc()
             await ws.send_json(f)
         judged = sum(1 for f in frames if f["type"] == "score" and f["value"] is not None)
-        if judged and state.limiter is not None and pair_cost > 0 and driver is not None:
-            cost = judged * driver_windows * pair_cost
-            allowed, _ = await state.limiter.take(principal.key_id, cost)
-            if not allowed:  # each judged sentence is model work: a stream cannot outrun its key's budget
-                state.metrics.rate_limited.inc()
-                await ws.send_json({"type": "error", "code": "rate_limited", "message": "rate limit exceeded"})
-                await ws.close(code=4429, reason="rate_limited")
-                return False
+        # each judged sentence is model work: a stream cannot outrun its key's budget
+        if judged and not await pay_for_judging(state, principal, judged, driver_windows):
+            await ws.send_json({"type": "error", "code": "rate_limited", "message": "rate limit exceeded"})
+            await ws.close(code=4429, reason="rate_limited")
+            return False
         return True
 
     async def fail(code: str, message: str) -> None:
