@@ -15,6 +15,7 @@ import binascii
 import codecs
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -183,28 +184,38 @@ def _printable_ratio(b: bytes) -> float:
     return sum(1 for c in b if 32 <= c < 127 or c in (9, 10, 13)) / len(b)
 
 
+def _from_base64(s: str) -> bytes | None:
+    if s.isalpha() or s.isdigit():
+        return None  # plain long words / numbers
+    return base64.b64decode(s + "=" * (-len(s) % 4), validate=False)
+
+
+def _from_base32(s: str) -> bytes | None:
+    if s.isalpha() and len(set(s)) < 12:
+        return None  # a shouted word, not a code
+    return base64.b32decode(s + ("" if "=" in s else "=" * (-len(s) % 8)))
+
+
+def _from_hex(s: str) -> bytes | None:
+    return bytes.fromhex(re.sub(r"[\s:]", "", s))
+
+
+def _binary(kind: str, rx: re.Pattern[str], decode: Callable[[str], bytes | None], text: str,
+            out: list[tuple[str, int, int, str]]) -> None:
+    """Runs that decode (``kind``) to mostly printable bytes, as text to rescan."""
+    for m in rx.finditer(text):
+        try:
+            raw = decode(m.group())
+        except (binascii.Error, ValueError):
+            continue
+        if raw is not None and len(raw) >= 12 and _printable_ratio(raw) > 0.9:
+            out.append((kind, m.start(), m.end(), raw.decode("latin-1")))
+
+
 def _decoded_payloads(text: str) -> list[tuple[str, int, int, str]]:
-    out = []
-    for m in _B64.finditer(text):
-        s = m.group()
-        if s.isalpha() or s.isdigit():
-            continue  # plain long words / numbers
-        try:
-            raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=False)
-        except (binascii.Error, ValueError):
-            continue
-        if len(raw) >= 12 and _printable_ratio(raw) > 0.9:
-            out.append(("base64", m.start(), m.end(), raw.decode("latin-1")))
-    for m in _B32.finditer(text):
-        s = m.group()
-        if s.isalpha() and len(set(s)) < 12:
-            continue  # a shouted word, not a code
-        try:
-            raw = base64.b32decode(s + "=" * (-len(s.rstrip("=")) % 8 if "=" not in s else 0))
-        except (binascii.Error, ValueError):
-            continue
-        if len(raw) >= 12 and _printable_ratio(raw) > 0.9:
-            out.append(("base32", m.start(), m.end(), raw.decode("latin-1")))
+    out: list[tuple[str, int, int, str]] = []
+    _binary("base64", _B64, _from_base64, text, out)
+    _binary("base32", _B32, _from_base32, text, out)
     for m in _URLENC.finditer(text):
         s = m.group()
         if s.count("%") < 3:
@@ -212,14 +223,7 @@ def _decoded_payloads(text: str) -> list[tuple[str, int, int, str]]:
         decoded = unquote_plus(s)
         if decoded != s:
             out.append(("url", m.start(), m.end(), decoded))
-    for m in _HEX.finditer(text):
-        s = re.sub(r"[\s:]", "", m.group())
-        try:
-            raw = bytes.fromhex(s)
-        except ValueError:
-            continue
-        if len(raw) >= 12 and _printable_ratio(raw) > 0.9:
-            out.append(("hex", m.start(), m.end(), raw.decode("latin-1")))
+    _binary("hex", _HEX, _from_hex, text, out)
     return out
 
 
