@@ -168,6 +168,14 @@ def _trained_fm2_share(model: str | Path | None) -> float:
     return float(hp.get("fm2_pages", 0.0))
 
 
+def _with_heuristic(model: str | Path | None, backend: str) -> dict[str, Any]:
+    """The judge under test and, beside it, the model-free heuristic (the reference every report shows)."""
+    judges: dict[str, Any] = {backend: make_scorer(model, backend)}
+    if backend != "heuristic":
+        judges["heuristic"] = make_scorer(None, "heuristic")
+    return judges
+
+
 def eval_unseen(model: str | Path | None = None, backend: str = "onnx-int8", sources: Sequence[str] | None = None,
                 limit: int | None = None, progress: bool = False) -> dict[str, Any]:
     """Balanced accuracy per unseen source (``haltguard.models.unseen``) beside the two references.
@@ -191,9 +199,7 @@ def eval_unseen(model: str | Path | None = None, backend: str = "onnx-int8", sou
         if r["source"] in by_source and (limit is None or taken.get(key, 0) < limit):
             taken[key] = taken.get(key, 0) + 1
             by_source[r["source"]].append(r)
-    judges: dict[str, Any] = {backend: make_scorer(model, backend)}
-    if backend != "heuristic":
-        judges["heuristic"] = make_scorer(None, "heuristic")
+    judges = _with_heuristic(model, backend)
     t_overlap = overlap_threshold()
     out: dict[str, Any] = {"backend": backend, "overlap_threshold": t_overlap, "fm2_pages_trained": fm2_pages, "sources": {}}
     for name, rows in by_source.items():
@@ -221,9 +227,7 @@ def eval_chat(model: str | Path | None = None, backend: str = "onnx-int8") -> di
     from haltguard.models.chat_probe import meets_goal, probe_rows
 
     rows = probe_rows()
-    judges: dict[str, Any] = {backend: make_scorer(model, backend)}
-    if backend != "heuristic":
-        judges["heuristic"] = make_scorer(None, "heuristic")
+    judges = _with_heuristic(model, backend)
     out: dict[str, Any] = {"backend": backend}
     for name, judge in judges.items():
         pairs = heuristic_pair_scores if name == "heuristic" else (lambda ps, j=judge: j.score_pairs(list(ps)))
